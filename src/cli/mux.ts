@@ -1,0 +1,117 @@
+/**
+ * `switchboard-worker mux [--name NAME] [--history-bytes N] -- <agent command…>`
+ *
+ * Stands in for the agent on stdio (the editor is the primary frontend) and opens a Unix socket
+ * where more frontends join the same session.
+ */
+import { AgentProcess } from "../mux/agent-process.ts";
+import { Mux } from "../mux/mux.ts";
+import { listSessions, prepareSocketDir, removeSession, socketDir, socketPath, writeInfo, type SessionInfo } from "../mux/registry.ts";
+import { serveSocket, type SocketServer } from "../mux/socket-server.ts";
+import { parseArgs, UsageError } from "./args.ts";
+import { readStdin, stdoutSink } from "./stdio.ts";
+
+export const MUX_HELP = `Usage: switchboard-worker mux [--name NAME] [--history-bytes N] -- <agent command…>
+
+Runs an ACP agent for the editor on stdin/stdout and shares its session: other frontends join
+with \`switchboard-worker attach\`. The socket path is printed to stderr.
+
+  --name NAME          a name to attach by (unique among live sessions)
+  --history-bytes N    bound of the replay history (default 134217728)
+
+Socket folder: $SWITCHBOARD_SOCKET_DIR, else \${XDG_RUNTIME_DIR:-\${TMPDIR:-/tmp}}/switchboard.`;
+
+const log = (line: string) => process.stderr.write(`switchboard mux: ${line}\n`);
+
+export async function runMux(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ["name", "history-bytes"]);
+  if (args.flags.has("help")) {
+    console.log(MUX_HELP);
+    return 0;
+  }
+  const command = args.rest.length > 0 ? args.rest : args.positional;
+  if (command.length === 0) throw new UsageError("mux needs the agent command after --");
+  const name = typeof args.flags.get("name") === "string" ? (args.flags.get("name") as string) : null;
+  const historyFlag = args.flags.get("history-bytes");
+  const historyBytes = typeof historyFlag === "string" ? Number(historyFlag) : undefined;
+  if (historyBytes !== undefined && !(Number.isSafeInteger(historyBytes) && historyBytes > 0)) {
+    throw new UsageError("--history-bytes needs a positive whole number");
+  }
+
+  const dir = socketDir();
+  prepareSocketDir(dir);
+  if (name !== null && listSessions(dir).some((s) => s.name === name)) {
+    throw new UsageError(`a live session is already named ${JSON.stringify(name)}`);
+  }
+
+  const info: SessionInfo = {
+    pid: process.pid,
+    name,
+    socket: socketPath(dir, process.pid),
+    command,
+    cwd: process.cwd(),
+    clients: 0,
+    startedAt: new Date().toISOString(),
+    sessionId: null,
+  };
+  let server: SocketServer | null = null;
+  let cleaned = false;
+  const cleanup = () => {
+    if (cleaned) return;
+    cleaned = true;
+    server?.stop();
+    removeSession(dir, process.pid);
+  };
+  process.on("exit", cleanup);
+
+  let mux!: Mux;
+  const agent = new AgentProcess({ command, onOutput: (c) => mux.agentOutput(c) });
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    cleanup();
+    mux.close();
+    await agent.stop();
+    process.exit(code);
+  };
+  mux = new Mux({
+    agent,
+    historyBytes,
+    log,
+    onFrontends: (count) => {
+      if (cleaned) return;
+      info.clients = count;
+      info.sessionId = mux.sessionId;
+      writeInfo(dir, info);
+      // The session lives while one frontend remains; after the last, the agent stops cleanly.
+      if (count === 0) void stop(0);
+    },
+  });
+
+  const primary = mux.attach(
+    stdoutSink(() => primary.drain()),
+    { name: "primary", primary: true },
+  );
+  primary.renameOnInitialize = (client) => `${client} (primary)`;
+  readStdin(
+    (c) => primary.receive(c),
+    () => primary.closed(),
+  );
+  server = serveSocket(mux, info.socket);
+  writeInfo(dir, info);
+  log(`socket ${info.socket}`);
+
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => void stop(0));
+
+  const exit = await agent.exited;
+  if (!stopping) {
+    log(`agent exited (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`})`);
+    cleanup();
+    mux.agentExited(exit);
+    // Let the exit notices reach the frontends before we go.
+    await Bun.sleep(50);
+    process.exit(exit.code ?? 1);
+  }
+  return 0;
+}
