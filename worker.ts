@@ -16,7 +16,10 @@ Commands:
 
 Options: --help (also after a command), --version`;
 
-const commands: Record<string, { run: (argv: string[]) => number | Promise<number>; help: string }> = {
+const commands: Record<
+  string,
+  { run: (argv: string[]) => number | Promise<number>; help: string }
+> = {
   mux: { run: runMux, help: MUX_HELP },
   attach: { run: runAttach, help: ATTACH_HELP },
   ls: { run: runLs, help: LS_HELP },

@@ -6,7 +6,15 @@
  */
 import { AgentProcess } from "../mux/agent-process.ts";
 import { Mux } from "../mux/mux.ts";
-import { listSessions, prepareSocketDir, removeSession, socketDir, socketPath, writeInfo, type SessionInfo } from "../mux/registry.ts";
+import {
+  listSessions,
+  prepareSocketDir,
+  removeSession,
+  socketDir,
+  socketPath,
+  writeInfo,
+  type SessionInfo,
+} from "../mux/registry.ts";
 import { serveSocket, type SocketServer } from "../mux/socket-server.ts";
 import { parseArgs, UsageError } from "./args.ts";
 import { readStdin, stdoutSink } from "./stdio.ts";
@@ -18,25 +26,27 @@ with \`switchboard-worker attach\`. The socket path is printed to stderr.
 
   --name NAME          a name to attach by (unique among live sessions)
   --history-bytes N    bound of the replay history (default 134217728)
+  --client-timeout-ms N  how long the editor gets to answer an fs/terminal call (default 120000)
 
 Socket folder: $SWITCHBOARD_SOCKET_DIR, else \${XDG_RUNTIME_DIR:-\${TMPDIR:-/tmp}}/switchboard.`;
+
+/** Time for the exit notices to reach the frontends before the process ends. */
+const EXIT_NOTICE_MS = 100;
 
 const log = (line: string) => process.stderr.write(`switchboard mux: ${line}\n`);
 
 export async function runMux(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ["name", "history-bytes"]);
+  const args = parseArgs(argv, ["name", "history-bytes", "client-timeout-ms"]);
   if (args.flags.has("help")) {
     console.log(MUX_HELP);
     return 0;
   }
   const command = args.rest.length > 0 ? args.rest : args.positional;
   if (command.length === 0) throw new UsageError("mux needs the agent command after --");
-  const name = typeof args.flags.get("name") === "string" ? (args.flags.get("name") as string) : null;
-  const historyFlag = args.flags.get("history-bytes");
-  const historyBytes = typeof historyFlag === "string" ? Number(historyFlag) : undefined;
-  if (historyBytes !== undefined && !(Number.isSafeInteger(historyBytes) && historyBytes > 0)) {
-    throw new UsageError("--history-bytes needs a positive whole number");
-  }
+  const name =
+    typeof args.flags.get("name") === "string" ? (args.flags.get("name") as string) : null;
+  const historyBytes = positiveInt(args.flags.get("history-bytes"), "--history-bytes");
+  const clientTimeoutMs = positiveInt(args.flags.get("client-timeout-ms"), "--client-timeout-ms");
 
   const dir = socketDir();
   prepareSocketDir(dir);
@@ -78,6 +88,7 @@ export async function runMux(argv: string[]): Promise<number> {
   mux = new Mux({
     agent,
     historyBytes,
+    clientRequestTimeoutMs: clientTimeoutMs,
     log,
     onFrontends: (count) => {
       if (cleaned) return;
@@ -106,12 +117,22 @@ export async function runMux(argv: string[]): Promise<number> {
 
   const exit = await agent.exited;
   if (!stopping) {
+    stopping = true;
     log(`agent exited (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`})`);
-    cleanup();
+    // Tell every frontend (and end their connections) before the listener goes.
     mux.agentExited(exit);
-    // Let the exit notices reach the frontends before we go.
-    await Bun.sleep(50);
+    cleanup();
+    await Bun.sleep(EXIT_NOTICE_MS);
     process.exit(exit.code ?? 1);
   }
   return 0;
+}
+
+function positiveInt(v: string | true | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (typeof v !== "string" || !Number.isSafeInteger(n) || n <= 0) {
+    throw new UsageError(`${flag} needs a positive whole number`);
+  }
+  return n;
 }

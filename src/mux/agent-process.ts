@@ -42,7 +42,9 @@ export class AgentProcess implements AgentPort {
         detached: true,
       });
     } catch (e) {
-      throw new Error(`cannot start the agent ${JSON.stringify(opts.command.join(" "))}: ${(e as Error).message}`);
+      throw new Error(
+        `cannot start the agent ${JSON.stringify(opts.command.join(" "))}: ${(e as Error).message}`,
+      );
     }
     this.pid = this.proc.pid;
     const out = this.pump(this.proc.stdout, opts.onOutput);
@@ -96,7 +98,10 @@ export class AgentProcess implements AgentPort {
       }
     }
     for (const signal of ["SIGTERM", "SIGKILL"] as const) {
-      const done = await Promise.race([this.exited.then(() => true), Bun.sleep(graceMs).then(() => false)]);
+      const done = await Promise.race([
+        this.exited.then(() => true),
+        Bun.sleep(graceMs).then(() => false),
+      ]);
       if (done) break;
       this.kill(signal);
     }
@@ -111,7 +116,10 @@ export class AgentProcess implements AgentPort {
     }
   }
 
-  private async pump(stream: ReadableStream<Uint8Array>, sink: (c: Uint8Array) => void): Promise<void> {
+  private async pump(
+    stream: ReadableStream<Uint8Array>,
+    sink: (c: Uint8Array) => void,
+  ): Promise<void> {
     const reader = stream.getReader();
     try {
       for (;;) {

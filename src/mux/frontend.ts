@@ -46,6 +46,8 @@ export class Frontend {
   readonly outgoing = new Map<JsonRpcId, (response: RpcResponse) => void>();
   /** This frontend's requests forwarded to the agent: its id -> the agent-side id. */
   readonly forwarded = new Map<JsonRpcId, number>();
+  /** Ids of requests withdrawn from this frontend whose late answers are dropped quietly. */
+  readonly withdrawn = new Set<JsonRpcId>();
   private nextId = 0;
   private readonly outlet: Outlet;
   private readonly splitter: LineSplitter;
@@ -109,6 +111,8 @@ export class Frontend {
   /** Withdraws a request of the mux's own ($/cancel_request), ignoring any late answer. */
   withdraw(id: JsonRpcId): void {
     if (!this.outgoing.delete(id)) return;
+    // Its answer may still come (an SDK client answers -32800): expected, not noise.
+    this.withdrawn.add(id);
     this.send({ jsonrpc: "2.0", method: "$/cancel_request", params: { requestId: id } });
   }
 

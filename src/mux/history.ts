@@ -155,19 +155,21 @@ export class History {
   }
 
   private evict(): void {
-    while (this.total > this.maxBytes && this.entries.length - this.head > 1) {
-      const first = this.entries[this.head]!;
+    while (this.total > this.maxBytes) {
+      const first = this.entries[this.head];
+      if (!first) break;
       const wholeTurn = first.turn < this.turn;
-      let end = this.head;
+      let end = this.head + 1;
       while (
-        end < this.entries.length - 1 &&
+        end < this.entries.length &&
         (wholeTurn
           ? this.entries[end]!.turn === first.turn
-          : end === this.head || this.sameMessage(this.entries[end - 1]!, this.entries[end]!))
+          : this.sameMessage(this.entries[end - 1]!, this.entries[end]!))
       ) {
         end++;
       }
-      if (end === this.head) end++;
+      // The newest message is never cut: the bound may be passed by that one message.
+      if (end >= this.entries.length) break;
       for (let i = this.head; i < end; i++) this.drop(this.entries[i]!);
       if (wholeTurn) this.summary.turns++;
       this.head = end;
@@ -177,7 +179,7 @@ export class History {
       this.entries = this.entries.slice(this.head);
       this.head = 0;
     }
-    this.summaryLine = this.renderSummary();
+    if (this.summary.updates > 0) this.summaryLine = this.renderSummary();
   }
 
   private sameMessage(a: Entry, b: Entry): boolean {

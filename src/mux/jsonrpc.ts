@@ -134,7 +134,10 @@ export function classify(value: unknown): Parsed {
   return {
     kind: "invalid",
     id,
-    error: { code: ErrorCode.invalidRequest, message: "Invalid Request: no method, result or error" },
+    error: {
+      code: ErrorCode.invalidRequest,
+      message: "Invalid Request: no method, result or error",
+    },
   };
 }
 

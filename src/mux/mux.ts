@@ -202,7 +202,10 @@ export class Mux {
       case "response": {
         const id = parsed.msg.id;
         const waiter = id === null ? undefined : f.outgoing.get(id);
-        if (!waiter) return this.log(`${f.name} answered an unknown request id ${id}: ignored`);
+        if (!waiter) {
+          if (id !== null && f.withdrawn.delete(id)) return;
+          return this.log(`${f.name} answered an unknown request id ${id}: ignored`);
+        }
         f.outgoing.delete(id!);
         waiter(parsed.msg);
         return;
@@ -232,7 +235,8 @@ export class Mux {
       default:
         if (this.session && req.method.startsWith("session/") && !this.ownSession(f, req)) return;
         // A frontend that names the session without session/new or load joins it as it is.
-        if (this.session && !f.live && sessionOf(req.params) === this.session.id) this.goLive(f, false);
+        if (this.session && !f.live && sessionOf(req.params) === this.session.id)
+          this.goLive(f, false);
         return this.forward(f, req, (r) => this.afterForward(f, req, r));
     }
   }
@@ -248,7 +252,11 @@ export class Mux {
       const requestId = (n.params as { requestId?: JsonRpcId } | undefined)?.requestId;
       const agentId = requestId === undefined ? undefined : f.forwarded.get(idKey(requestId));
       if (agentId !== undefined) {
-        this.toAgent({ jsonrpc: "2.0", method: "$/cancel_request", params: { requestId: agentId } });
+        this.toAgent({
+          jsonrpc: "2.0",
+          method: "$/cancel_request",
+          params: { requestId: agentId },
+        });
       }
       return;
     }
@@ -262,7 +270,8 @@ export class Mux {
     if (typeof info?.name === "string" && f.renameOnInitialize) {
       f.name = f.renameOnInitialize(info.name.slice(0, MAX_NAME_CHARS));
     }
-    if (this.initResult !== null) return f.send({ jsonrpc: "2.0", id: req.id, result: this.initResult });
+    if (this.initResult !== null)
+      return f.send({ jsonrpc: "2.0", id: req.id, result: this.initResult });
     const answer: Waiter = (r) => f.send({ ...r, id: req.id });
     if (this.initWaiters) return void this.initWaiters.push(answer);
     this.initWaiters = [answer];
@@ -294,7 +303,12 @@ export class Mux {
     this.openSession(f, req, "session/new", (r) => {
       const result = (r.result ?? {}) as Record<string, unknown>;
       if (typeof result.sessionId !== "string") {
-        return { error: { code: ErrorCode.internal, message: "the agent answered session/new without a sessionId" } };
+        return {
+          error: {
+            code: ErrorCode.internal,
+            message: "the agent answered session/new without a sessionId",
+          },
+        };
       }
       return { id: result.sessionId, cwd: String(params.cwd ?? process.cwd()), response: result };
     });
@@ -317,7 +331,9 @@ export class Mux {
     }
     this.openSession(f, req, "session/load", () => {
       if (typeof params.sessionId !== "string") {
-        return { error: { code: ErrorCode.invalidParams, message: "session/load needs a sessionId" } };
+        return {
+          error: { code: ErrorCode.invalidParams, message: "session/load needs a sessionId" },
+        };
       }
       return { id: params.sessionId, cwd: String(params.cwd ?? process.cwd()), response: {} };
     });
@@ -336,7 +352,9 @@ export class Mux {
     const join: Waiter = (r) => {
       if (r.error) return f.send({ ...r, id: req.id });
       if (method === "session/load") {
-        this.goLive(f, true, () => f.send({ jsonrpc: "2.0", id: req.id, result: this.loadResult() }));
+        this.goLive(f, true, () =>
+          f.send({ jsonrpc: "2.0", id: req.id, result: this.loadResult() }),
+        );
       } else {
         f.send({ jsonrpc: "2.0", id: req.id, result: this.session!.response });
         this.goLive(f, true);
@@ -353,7 +371,8 @@ export class Mux {
         if ("error" in made) {
           answer = errorResponse(null, made.error);
         } else {
-          if (method === "session/load") made.response = { ...(r.result as object), sessionId: made.id };
+          if (method === "session/load")
+            made.response = { ...(r.result as object), sessionId: made.id };
           this.session = made;
         }
       }
@@ -399,7 +418,12 @@ export class Mux {
       const stopReason = (r.result as { stopReason?: unknown } | undefined)?.stopReason;
       this.announce(
         EXT.turnFinished,
-        { sessionId: this.session!.id, stopReason: stopReason ?? null, frontend: f.name, error: r.error ?? null },
+        {
+          sessionId: this.session!.id,
+          stopReason: stopReason ?? null,
+          frontend: f.name,
+          error: r.error ?? null,
+        },
         f,
         false,
       );
@@ -427,11 +451,21 @@ export class Mux {
   private ownSession(f: Frontend, req: RpcRequest): boolean {
     const id = sessionOf(req.params);
     if (!this.session) {
-      this.replyError(f, req.id, ErrorCode.resourceNotFound, "no session yet: call session/new first");
+      this.replyError(
+        f,
+        req.id,
+        ErrorCode.resourceNotFound,
+        "no session yet: call session/new first",
+      );
       return false;
     }
     if (id !== undefined && id !== this.session.id) {
-      this.replyError(f, req.id, ErrorCode.resourceNotFound, `unknown session ${id}; this one is ${this.session.id}`);
+      this.replyError(
+        f,
+        req.id,
+        ErrorCode.resourceNotFound,
+        `unknown session ${id}; this one is ${this.session.id}`,
+      );
       return false;
     }
     return true;
@@ -442,7 +476,12 @@ export class Mux {
     const key = idKey(req.id);
     const agentId = this.agentRequest(req.method, req.params, (r) => {
       f.forwarded.delete(key);
-      if (!f.detached) f.send({ jsonrpc: "2.0", id: req.id, ...(r.error ? { error: r.error } : { result: r.result }) });
+      if (!f.detached)
+        f.send({
+          jsonrpc: "2.0",
+          id: req.id,
+          ...(r.error ? { error: r.error } : { result: r.result }),
+        });
       after?.(r);
     });
     f.forwarded.set(key, agentId);
@@ -474,7 +513,8 @@ export class Mux {
     // Requests the agent sent through this frontend are answered by the others' rules.
     const waiting = [...f.outgoing.values()];
     f.outgoing.clear();
-    for (const w of waiting) w(errorResponse(null, { code: ErrorCode.internal, message: `${f.name} left` }));
+    for (const w of waiting)
+      w(errorResponse(null, { code: ErrorCode.internal, message: `${f.name} left` }));
     this.announceFrontends();
     this.opts.onFrontends?.(this.frontends.length);
   }
@@ -484,6 +524,12 @@ export class Mux {
   private fromAgent(bytes: Uint8Array): void {
     const text = this.decoder.decode(bytes);
     const parsed = parseLine(text);
+    if (parsed.kind === "notification" && parsed.msg.method === "session/update") {
+      return this.agentUpdate(parsed.msg, text, bytes);
+    }
+    // Whatever else the agent says may reach some frontend directly: the updates before it go
+    // out first, so every frontend sees the agent's own order.
+    this.flushBatch();
     switch (parsed.kind) {
       case "invalid":
         return this.log(`agent sent an invalid line: ${parsed.error.message}`);
@@ -496,9 +542,7 @@ export class Mux {
       }
       case "notification": {
         const n = parsed.msg;
-        if (n.method === "session/update") return this.agentUpdate(n, text, bytes);
         if (n.method === "$/cancel_request") return this.agentCancel(n);
-        this.flushBatch();
         const line = Buffer.from(text + "\n");
         for (const f of this.live()) f.sendBytes(line);
         return;
@@ -527,7 +571,10 @@ export class Mux {
     const r = this.session.response;
     if (update.sessionUpdate === "current_mode_update" && r.modes && typeof r.modes === "object") {
       r.modes = { ...(r.modes as object), currentModeId: update.currentModeId };
-    } else if (update.sessionUpdate === "config_option_update" && Array.isArray(update.configOptions)) {
+    } else if (
+      update.sessionUpdate === "config_option_update" &&
+      Array.isArray(update.configOptions)
+    ) {
       r.configOptions = update.configOptions;
     }
   }
@@ -552,7 +599,6 @@ export class Mux {
   }
 
   private agentRequestIn(req: RpcRequest): void {
-    this.flushBatch();
     const { method } = req;
     if (method === "session/request_permission") {
       return this.permissions.request(req.id, (req.params ?? {}) as Record<string, unknown>);
@@ -562,11 +608,23 @@ export class Mux {
     const target = this.primaryLive() ?? this.live().next().value;
     if (!target) {
       return this.toAgent(
-        errorResponse(req.id, { code: ErrorCode.methodNotFound, message: `no frontend attached to answer ${method}` }),
+        errorResponse(req.id, {
+          code: ErrorCode.methodNotFound,
+          message: `no frontend attached to answer ${method}`,
+        }),
       );
     }
-    this.viaFrontend(target, req, this.opts.longClientRequestTimeoutMs ?? LONG_CLIENT_REQUEST_TIMEOUT_MS, () =>
-      this.toAgent(errorResponse(req.id, { code: ErrorCode.internal, message: `${target.name} left before answering ${method}` })),
+    this.viaFrontend(
+      target,
+      req,
+      this.opts.longClientRequestTimeoutMs ?? LONG_CLIENT_REQUEST_TIMEOUT_MS,
+      () =>
+        this.toAgent(
+          errorResponse(req.id, {
+            code: ErrorCode.internal,
+            message: `${target.name} left before answering ${method}`,
+          }),
+        ),
     );
   }
 
@@ -591,7 +649,9 @@ export class Mux {
       const primary = this.primaryLive();
       const caps = primary?.capabilities;
       const fsCap = FS_CAPABILITY[req.method];
-      const can = fsCap ? caps?.fs?.[fsCap] === true : req.method.startsWith("terminal/") && caps?.terminal === true;
+      const can = fsCap
+        ? caps?.fs?.[fsCap] === true
+        : req.method.startsWith("terminal/") && caps?.terminal === true;
       if (primary && can) target = primary;
     }
     if (!target) return this.builtIn(req);
@@ -601,23 +661,37 @@ export class Mux {
         : (this.opts.clientRequestTimeoutMs ?? CLIENT_REQUEST_TIMEOUT_MS);
     const owner = target;
     // If the primary leaves before answering, the built-in service takes over.
-    this.viaFrontend(owner, req, timeout, () => this.builtIn(req), (r) => {
-      const id = (r.result as { terminalId?: unknown } | undefined)?.terminalId;
-      if (req.method === "terminal/create" && typeof id === "string") this.terminalOwners.set(id, owner);
-    });
+    this.viaFrontend(
+      owner,
+      req,
+      timeout,
+      () => this.builtIn(req),
+      (r) => {
+        const id = (r.result as { terminalId?: unknown } | undefined)?.terminalId;
+        if (req.method === "terminal/create" && typeof id === "string")
+          this.terminalOwners.set(id, owner);
+      },
+    );
   }
 
   private builtIn(req: RpcRequest): void {
     if (!this.session) {
-      return this.toAgent(errorResponse(req.id, { code: ErrorCode.invalidRequest, message: "no session yet" }));
+      return this.toAgent(
+        errorResponse(req.id, { code: ErrorCode.invalidRequest, message: "no session yet" }),
+      );
     }
-    this.service ??= (this.opts.clientService ?? ((root) => createClientService({ root })))(this.session.cwd);
+    this.service ??= (this.opts.clientService ?? ((root) => createClientService({ root })))(
+      this.session.cwd,
+    );
     this.service.handle(req.method, req.params).then(
       (result) => this.toAgent({ jsonrpc: "2.0", id: req.id, result: result ?? {} }),
       (e: unknown) => {
         const err = e as { code?: number; message?: string; toError?: () => RpcError };
         this.toAgent(
-          errorResponse(req.id, err.toError?.() ?? { code: ErrorCode.internal, message: String(err.message ?? e) }),
+          errorResponse(
+            req.id,
+            err.toError?.() ?? { code: ErrorCode.internal, message: String(err.message ?? e) },
+          ),
         );
       },
     );
@@ -653,7 +727,11 @@ export class Mux {
       clearTimeout(timer);
       if (f.detached && r.id === null && r.error) return onGone();
       onAnswer?.(r);
-      this.toAgent({ jsonrpc: "2.0", id: req.id, ...(r.error ? { error: r.error } : { result: r.result }) } as RpcResponse);
+      this.toAgent({
+        jsonrpc: "2.0",
+        id: req.id,
+        ...(r.error ? { error: r.error } : { result: r.result }),
+      } as RpcResponse);
     }) as Waiter & { agentId?: JsonRpcId };
     waiter.agentId = req.id;
     const id = f.request(req.method, req.params, waiter);
@@ -693,7 +771,12 @@ export class Mux {
   }
 
   /** An extension notification to every live frontend (but `except`), kept in the history. */
-  private announce(method: string, params: Record<string, unknown>, except: Frontend | null = null, keep = true): void {
+  private announce(
+    method: string,
+    params: Record<string, unknown>,
+    except: Frontend | null = null,
+    keep = true,
+  ): void {
     this.flushBatch();
     if (keep) this.history.addNotice(method, params);
     const bytes = Buffer.from(encode({ jsonrpc: "2.0", method, params }));
@@ -706,7 +789,9 @@ export class Mux {
       EXT.frontends,
       {
         sessionId: this.session.id,
-        frontends: this.frontends.filter((f) => f.live).map((f) => ({ name: f.name, primary: f.primary })),
+        frontends: this.frontends
+          .filter((f) => f.live)
+          .map((f) => ({ name: f.name, primary: f.primary })),
       },
       null,
       false,
@@ -714,7 +799,11 @@ export class Mux {
   }
 
   private exitNotice(exit: AgentExit): RpcNotification {
-    return { jsonrpc: "2.0", method: EXT.agentExited, params: { sessionId: this.session?.id ?? null, ...exit } };
+    return {
+      jsonrpc: "2.0",
+      method: EXT.agentExited,
+      params: { sessionId: this.session?.id ?? null, ...exit },
+    };
   }
 
   private replyError(f: Frontend, id: JsonRpcId, code: number, message: string): void {

@@ -8,6 +8,13 @@
 
 /** Far above any burst a live reader falls behind by, below what 100 stalled readers could hoard. */
 export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
+/**
+ * A reader over that bound is dropped once it has taken nothing for this long: a slow reader
+ * working through a 64 MiB image line is behind, not stalled.
+ */
+export const STALL_MS = 3_000;
+/** Past this, no patience: two image-sized lines and change. */
+export const HARD_MAX_QUEUED_BYTES = 256 * 1024 * 1024;
 
 /** The byte sink under an outlet: a socket, a pipe, or an in-process consumer. */
 export interface Sink {
@@ -15,6 +22,8 @@ export interface Sink {
   write(data: Uint8Array): number;
   /** Flushes what it holds and closes. */
   end(): void;
+  /** Closes at once, dropping what it holds (default: `end`). */
+  destroy?(): void;
 }
 
 export class Outlet {
@@ -23,6 +32,8 @@ export class Outlet {
   private scheduled = false;
   private closing = false;
   private closed = false;
+  private lastProgress = performance.now();
+  private stallTimer: ReturnType<typeof setTimeout> | null = null;
 
   /**
    * @param onOverflow called once when the reader fell too far behind; the outlet is closed.
@@ -31,6 +42,8 @@ export class Outlet {
     private readonly sink: Sink,
     private readonly onOverflow: (queuedBytes: number) => void,
     private readonly maxQueued = MAX_QUEUED_BYTES,
+    private readonly stallMs = STALL_MS,
+    private readonly hardMaxQueued = Math.max(HARD_MAX_QUEUED_BYTES, maxQueued),
   ) {}
 
   get isClosed(): boolean {
@@ -43,15 +56,10 @@ export class Outlet {
 
   send(data: Uint8Array): void {
     if (this.closed || this.closing || data.length === 0) return;
-    // One message larger than the bound still passes when nothing is waiting before it.
-    if (this.queued > 0 && this.queued + data.length > this.maxQueued) {
-      const queued = this.queued;
-      this.abort();
-      this.onOverflow(queued);
-      return;
-    }
+    if (this.queued > 0 && this.queued + data.length > this.hardMaxQueued) return this.overflow();
     this.queue.push(data);
     this.queued += data.length;
+    if (this.queued > this.maxQueued) this.watchStall();
     if (!this.scheduled) {
       this.scheduled = true;
       queueMicrotask(() => {
@@ -59,6 +67,22 @@ export class Outlet {
         this.flush();
       });
     }
+  }
+
+  private watchStall(): void {
+    if (this.stallTimer) return;
+    this.stallTimer = setTimeout(() => {
+      this.stallTimer = null;
+      if (this.closed || this.queued <= this.maxQueued) return;
+      if (performance.now() - this.lastProgress >= this.stallMs) return this.overflow();
+      this.watchStall();
+    }, this.stallMs);
+  }
+
+  private overflow(): void {
+    // The owner hears why first: closing the sink may report a plain disconnect synchronously.
+    this.onOverflow(this.queued);
+    this.abort();
   }
 
   /** Writes what is queued; call again when the sink drains. */
@@ -74,6 +98,7 @@ export class Outlet {
         // A sink that throws has gone away; the owner learns it from its close event.
         took = head.length;
       }
+      if (took > 0) this.lastProgress = performance.now();
       if (took >= head.length) {
         this.queue = [];
         this.queued = 0;
@@ -95,16 +120,19 @@ export class Outlet {
 
   /** Closes now, dropping what is queued. */
   abort(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
     if (this.closed) return;
     this.queue = [];
     this.queued = 0;
-    this.finish();
+    this.finish(true);
   }
 
-  private finish(): void {
+  private finish(now = false): void {
     this.closed = true;
     try {
-      this.sink.end();
+      if (now && this.sink.destroy) this.sink.destroy();
+      else this.sink.end();
     } catch {
       // Ending a sink whose peer already left throws on some transports; nothing is lost.
     }

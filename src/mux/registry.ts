@@ -2,7 +2,17 @@
  * Where live sessions are found: one folder of Unix sockets, `<pid>.sock`, each with a
  * `<pid>.json` beside it that describes the session. The folder is private to its user.
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 
 export interface SessionInfo {
@@ -29,7 +39,9 @@ export function prepareSocketDir(dir: string): void {
   if (!st.isDirectory()) throw new Error(`${dir} is not a folder`);
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) {
-    throw new Error(`socket folder ${dir} belongs to another user (uid ${st.uid}); set SWITCHBOARD_SOCKET_DIR`);
+    throw new Error(
+      `socket folder ${dir} belongs to another user (uid ${st.uid}); set SWITCHBOARD_SOCKET_DIR`,
+    );
   }
   if ((st.mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
   removeStale(dir);
@@ -97,7 +109,16 @@ export function listSessions(dir: string): SessionInfo[] {
       out.push(JSON.parse(readFileSync(infoPath(dir, pid), "utf8")) as SessionInfo);
     } catch {
       // A session that has not written its description yet still shows, with what is known.
-      out.push({ pid, name: null, socket: socketPath(dir, pid), command: [], cwd: "", clients: 0, startedAt: "", sessionId: null });
+      out.push({
+        pid,
+        name: null,
+        socket: socketPath(dir, pid),
+        command: [],
+        cwd: "",
+        clients: 0,
+        startedAt: "",
+        sessionId: null,
+      });
     }
   }
   return out;
@@ -113,6 +134,7 @@ export function resolveTarget(dir: string, target: string): string {
     return s.socket;
   }
   const named = live.filter((x) => x.name === target);
-  if (named.length === 0) throw new Error(`no live session named ${JSON.stringify(target)} in ${dir}`);
+  if (named.length === 0)
+    throw new Error(`no live session named ${JSON.stringify(target)} in ${dir}`);
   return named[0]!.socket;
 }

@@ -17,6 +17,7 @@ function socketSink(s: Conn): Sink {
   return {
     write: (data) => Math.max(s.write(data), 0),
     end: () => s.end(),
+    destroy: () => s.terminate(),
   };
 }
 
@@ -43,5 +44,6 @@ export function serveSocket(mux: Mux, path: string): SocketServer {
     },
   });
   chmodSync(path, 0o600);
-  return { stop: () => listener.stop(true) };
+  // Stops listening; open connections close through their frontends (which flush first).
+  return { stop: () => listener.stop(false) };
 }

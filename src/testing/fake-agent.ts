@@ -11,8 +11,10 @@
  *   think <text>               one agent_thought_chunk
  *   tool <title>               tool_call (edit, pending, diff of <cwd>/example.txt), then completed
  *   plan <a>|<b>|<c>           a plan with those entries (medium, pending)
- *   rich                       text with annotations and _meta, an image, a resource_link
- *   permission [title]         tool_call + session/request_permission (allow / reject), reports
+ *   rich                       one message: text with annotations and _meta (on the block and
+ *                              the chunk), a 1×1 PNG image, a resource_link
+ *   permission [title]         tool_call + session/request_permission (allow / reject), then a
+ *                              tool_call_update (completed if allowed, else failed) and
  *                              "permission: selected <id>" | "permission: cancelled" (ends the
  *                              turn as cancelled) | "permission: error <message>"
  *   read <abs-path>            fs/read_text_file, reports "read: <content>" | "read error: <msg>"
@@ -35,6 +37,8 @@
  *   FAKE_AGENT_LOG=<file>        append {method, params} per received request or notification
  *                                (prompt text cut to 200 chars, media data replaced by its length)
  *   FAKE_AGENT_NO_MODE_UPDATE=1  session/set_mode sends no current_mode_update
+ *   FAKE_AGENT_RAW_FLOOD=1       flood writes its lines itself, bypassing the SDK's notify (about
+ *                                twice as fast; same bytes on the wire, same ordering)
  */
 
 import * as acp from "@agentclientprotocol/sdk";
@@ -277,8 +281,7 @@ type Command = (turn: Turn, line: Line) => Promise<void>;
 /** Thrown for a malformed command line; reported to the user as a chunk, the turn goes on. */
 class UsageError extends Error {}
 
-function intArg(value: string | undefined, name: string, fallback?: number): number {
-  if (value === undefined && fallback !== undefined) return fallback;
+function intArg(value: string | undefined, name: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a whole number`);
   return n;
@@ -510,6 +513,24 @@ const COMMANDS: Record<string, Command> = {
 const FLOOD_WINDOW = 256;
 
 /**
+ * Set when FAKE_AGENT_RAW_FLOOD=1: writes one line to stdout, in order with the SDK's writes.
+ * `flood` then serialises its session/update notifications itself instead of calling the SDK's
+ * notify, whose two promise-chained stream layers cost about twice as much per update.
+ */
+let rawLineWriter: ((line: string) => Promise<void>) | undefined;
+
+/**
+ * Sends one flood update through the SDK, or as a hand-made JSON-RPC line on the raw path. The
+ * line is what the SDK would write; the update is recorded for replay either way.
+ */
+function floodUpdate(turn: Turn, update: acp.SessionUpdate): Promise<void> {
+  if (!rawLineWriter) return turn.send(update);
+  turn.session.history.push(update);
+  const params: acp.SessionNotification = { sessionId: turn.session.id, update };
+  return rawLineWriter(JSON.stringify({ jsonrpc: "2.0", method: "session/update", params }) + "\n");
+}
+
+/**
  * Sends `n` chunks as fast as the SDK writes them, or on a fixed schedule of `rate` per second.
  * Pacing is by schedule (update i is due at start + i/rate), so timer lateness does not add up.
  */
@@ -521,10 +542,17 @@ async function flood(turn: Turn, n: number, rateArg: string | undefined): Promis
   let last: Promise<void> = Promise.resolve();
   let i = 0;
   while (i < n && !turn.cancelled) {
-    const due = rate === Infinity ? n : Math.min(n, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
+    const due =
+      rate === Infinity
+        ? n
+        : Math.min(n, Math.floor(((performance.now() - start) * rate) / 1000) + 1);
     for (; i < due && !turn.cancelled; i++) {
       const t = performance.timeOrigin + performance.now();
-      last = turn.say(`m${i} t=${t.toFixed(3)}`, `${prefix}-m${i}`);
+      last = floodUpdate(turn, {
+        sessionUpdate: "agent_message_chunk",
+        messageId: `${prefix}-m${i}`,
+        content: { type: "text", text: `m${i} t=${t.toFixed(3)}` },
+      });
       // Unawaited sends are settled by the next awaited one; keep their failures quiet.
       last.catch(() => {});
       if (i % FLOOD_WINDOW === FLOOD_WINDOW - 1) await last;
@@ -608,7 +636,11 @@ export function createFakeAgent(): acp.AgentApp {
           availableCommands: AVAILABLE_COMMANDS,
         }).catch((error) => logError("available_commands_update:", errorMessage(error)));
       }, 0);
-      return { sessionId: session.id, modes: modeState(session), configOptions: configOptions(session) };
+      return {
+        sessionId: session.id,
+        modes: modeState(session),
+        configOptions: configOptions(session),
+      };
     })
 
     .onRequest(acp.methods.agent.session.load, async (ctx) => {
@@ -657,7 +689,11 @@ export function createFakeAgent(): acp.AgentApp {
       const { prompt } = ctx.params;
       const userMessageId = nextId("user");
       for (const content of prompt) {
-        session.history.push({ sessionUpdate: "user_message_chunk", messageId: userMessageId, content });
+        session.history.push({
+          sessionUpdate: "user_message_chunk",
+          messageId: userMessageId,
+          content,
+        });
       }
       const turn = new Turn(session, ctx.client, prompt, ctx.signal);
       session.turns.add(turn);
@@ -678,17 +714,29 @@ export function createFakeAgent(): acp.AgentApp {
 // Stdio
 // ---------------------------------------------------------------------------------------------
 
-/** Stdout as a WritableStream: one write at a time (the stream serialises), each fully flushed. */
-function stdoutStream(): WritableStream<Uint8Array> {
-  return new WritableStream<Uint8Array>({
-    async write(chunk) {
-      await Bun.stdout.write(chunk);
-    },
-  });
+/**
+ * The process's stdout, as one ordered queue of writes that each resolve once flushed. The SDK
+ * writes through `stream()`; flood's raw path writes ready-made lines through `write()`, so the
+ * two never reorder or interleave.
+ */
+class Stdout {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  write(data: Uint8Array | string): Promise<void> {
+    const written = this.tail.then(() => Bun.stdout.write(data)).then(() => {});
+    this.tail = written.catch(() => {});
+    return written;
+  }
+
+  stream(): WritableStream<Uint8Array> {
+    return new WritableStream<Uint8Array>({ write: (chunk) => this.write(chunk) });
+  }
 }
 
 async function main(): Promise<void> {
-  const stream = acp.ndJsonStream(stdoutStream(), Bun.stdin.stream(), {
+  const stdout = new Stdout();
+  if (process.env.FAKE_AGENT_RAW_FLOOD === "1") rawLineWriter = (line) => stdout.write(line);
+  const stream = acp.ndJsonStream(stdout.stream(), Bun.stdin.stream(), {
     maxMessageBytes: MAX_MESSAGE_BYTES,
   });
   const connection = createFakeAgent().connect(logIncoming(stream, process.env.FAKE_AGENT_LOG));
