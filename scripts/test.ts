@@ -31,9 +31,11 @@ const report = join(mkdtempSync(join(tmpdir(), "switchboard-test-")), "junit.xml
 const ok = await step("unit and integration tests", [
   process.execPath,
   "test",
+  // Tests start real processes; a shared 2-core machine needs more than bun's 5 s default.
+  "--timeout",
+  "60000",
   "--reporter=junit",
   `--reporter-outfile=${report}`,
-  "--reporter=dots",
 ]);
 let counted = false;
 try {

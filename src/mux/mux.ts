@@ -7,7 +7,8 @@
  * updates. Everything happens on one thread in arrival order, which is what gives every frontend
  * the same single order with no gap and no duplicate.
  */
-import { createClientService, type ClientService } from "./client-service.ts";
+import { AgentCalls } from "./agent-calls.ts";
+import type { ClientService } from "./client-service.ts";
 import { Frontend, type FrontendOptions } from "./frontend.ts";
 import { History, type SessionNotificationParams } from "./history.ts";
 import {
@@ -25,11 +26,6 @@ import {
 import { LineSplitter } from "./lines.ts";
 import { PermissionBroker } from "./permissions.ts";
 import type { Sink } from "./outlet.ts";
-
-/** An fs or terminal call the primary editor does not answer in this time gets an error. */
-export const CLIENT_REQUEST_TIMEOUT_MS = 120_000;
-/** terminal/wait_for_exit and requests for a human (elicitation) may take long, not forever. */
-export const LONG_CLIENT_REQUEST_TIMEOUT_MS = 30 * 60_000;
 
 /** Frontend names come from the client's own initialize; keep them printable in logs. */
 const MAX_NAME_CHARS = 64;
@@ -74,13 +70,6 @@ interface SessionState {
 
 type Waiter = (r: RpcResponse) => void;
 
-const FS_CAPABILITY: Record<string, "readTextFile" | "writeTextFile"> = {
-  "fs/read_text_file": "readTextFile",
-  "fs/write_text_file": "writeTextFile",
-};
-
-const idKey = (id: JsonRpcId): JsonRpcId => id;
-
 export class Mux {
   readonly frontends: Frontend[] = [];
   private readonly agent: AgentPort;
@@ -94,9 +83,7 @@ export class Mux {
   private initWaiters: Waiter[] | null = null;
   private session: SessionState | null = null;
   private sessionWaiters: Waiter[] | null = null;
-  private service: ClientService | null = null;
-  /** Which frontend serves a terminal the agent created through it (absent: built-in). */
-  private readonly terminalOwners = new Map<string, Frontend>();
+  private readonly calls: AgentCalls;
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
   private exited: AgentExit | null = null;
@@ -113,6 +100,19 @@ export class Mux {
       announce: (method, params) => this.announce(method, params),
       log: (l) => this.log(l),
     });
+    this.calls = new AgentCalls(
+      {
+        toAgent: (msg) => this.toAgent(msg),
+        primary: () => this.frontends.find((f) => f.primary) ?? null,
+        firstLive: () => this.live().next().value ?? null,
+        sessionCwd: () => this.session?.cwd ?? null,
+      },
+      {
+        clientService: opts.clientService,
+        timeoutMs: opts.clientRequestTimeoutMs,
+        longTimeoutMs: opts.longClientRequestTimeoutMs,
+      },
+    );
     this.agentSplitter = new LineSplitter({
       line: (bytes) => this.fromAgent(bytes),
       oversize: (n) => this.log(`agent sent a line of ${n} bytes, over the limit: dropped`),
@@ -177,7 +177,7 @@ export class Mux {
       f.end();
     }
     this.frontends.length = 0;
-    this.service?.close();
+    this.calls.close();
     this.opts.onFrontends?.(0);
   }
 
@@ -188,7 +188,7 @@ export class Mux {
       f.end();
     }
     this.frontends.length = 0;
-    this.service?.close();
+    this.calls.close();
   }
 
   // ---------------------------------------------------------------- frontends -> agent
@@ -250,7 +250,7 @@ export class Mux {
     }
     if (n.method === "$/cancel_request") {
       const requestId = (n.params as { requestId?: JsonRpcId } | undefined)?.requestId;
-      const agentId = requestId === undefined ? undefined : f.forwarded.get(idKey(requestId));
+      const agentId = requestId === undefined ? undefined : f.forwarded.get(requestId);
       if (agentId !== undefined) {
         this.toAgent({
           jsonrpc: "2.0",
@@ -473,9 +473,8 @@ export class Mux {
 
   /** Sends a frontend's request to the agent under a fresh id; the answer returns under its own. */
   private forward(f: Frontend, req: RpcRequest, after?: (r: RpcResponse) => void): void {
-    const key = idKey(req.id);
     const agentId = this.agentRequest(req.method, req.params, (r) => {
-      f.forwarded.delete(key);
+      f.forwarded.delete(req.id);
       if (!f.detached)
         f.send({
           jsonrpc: "2.0",
@@ -484,7 +483,7 @@ export class Mux {
         });
       after?.(r);
     });
-    f.forwarded.set(key, agentId);
+    f.forwarded.set(req.id, agentId);
   }
 
   /**
@@ -590,161 +589,20 @@ export class Mux {
   private agentCancel(n: RpcNotification): void {
     const requestId = (n.params as { requestId?: JsonRpcId } | undefined)?.requestId;
     if (requestId === undefined) return;
-    if (this.permissions.withdrawnByAgent(requestId)) return;
-    for (const f of this.frontends) {
-      for (const [id, w] of f.outgoing) {
-        if ((w as Waiter & { agentId?: JsonRpcId }).agentId === requestId) f.withdraw(id);
-      }
-    }
+    if (!this.permissions.withdrawnByAgent(requestId)) this.calls.cancel(requestId);
   }
 
   private agentRequestIn(req: RpcRequest): void {
-    const { method } = req;
-    if (method === "session/request_permission") {
+    if (req.method === "session/request_permission") {
       return this.permissions.request(req.id, (req.params ?? {}) as Record<string, unknown>);
     }
-    if (method.startsWith("fs/") || method.startsWith("terminal/")) return this.clientCall(req);
-    // Anything else (elicitation, extensions) goes to the primary, else the first live frontend.
-    const target = this.primaryLive() ?? this.live().next().value;
-    if (!target) {
-      return this.toAgent(
-        errorResponse(req.id, {
-          code: ErrorCode.methodNotFound,
-          message: `no frontend attached to answer ${method}`,
-        }),
-      );
-    }
-    this.viaFrontend(
-      target,
-      req,
-      this.opts.longClientRequestTimeoutMs ?? LONG_CLIENT_REQUEST_TIMEOUT_MS,
-      () =>
-        this.toAgent(
-          errorResponse(req.id, {
-            code: ErrorCode.internal,
-            message: `${target.name} left before answering ${method}`,
-          }),
-        ),
-    );
-  }
-
-  /** fs/* and terminal/*: the primary serves them if it said it can, the built-in service otherwise. */
-  private clientCall(req: RpcRequest): void {
-    const params = (req.params ?? {}) as Record<string, unknown>;
-    const terminalId = typeof params.terminalId === "string" ? params.terminalId : null;
-    let target: Frontend | null = null;
-    if (terminalId !== null && req.method !== "terminal/create") {
-      const owner = this.terminalOwners.get(terminalId);
-      if (owner?.detached) {
-        return this.toAgent(
-          errorResponse(req.id, {
-            code: ErrorCode.resourceNotFound,
-            message: `terminal ${terminalId} was served by ${owner.name}, which has left`,
-          }),
-        );
-      }
-      target = owner ?? null;
-      if (req.method === "terminal/release") this.terminalOwners.delete(terminalId);
-    } else {
-      const primary = this.primaryLive();
-      const caps = primary?.capabilities;
-      const fsCap = FS_CAPABILITY[req.method];
-      const can = fsCap
-        ? caps?.fs?.[fsCap] === true
-        : req.method.startsWith("terminal/") && caps?.terminal === true;
-      if (primary && can) target = primary;
-    }
-    if (!target) return this.builtIn(req);
-    const timeout =
-      req.method === "terminal/wait_for_exit"
-        ? (this.opts.longClientRequestTimeoutMs ?? LONG_CLIENT_REQUEST_TIMEOUT_MS)
-        : (this.opts.clientRequestTimeoutMs ?? CLIENT_REQUEST_TIMEOUT_MS);
-    const owner = target;
-    // If the primary leaves before answering, the built-in service takes over.
-    this.viaFrontend(
-      owner,
-      req,
-      timeout,
-      () => this.builtIn(req),
-      (r) => {
-        const id = (r.result as { terminalId?: unknown } | undefined)?.terminalId;
-        if (req.method === "terminal/create" && typeof id === "string")
-          this.terminalOwners.set(id, owner);
-      },
-    );
-  }
-
-  private builtIn(req: RpcRequest): void {
-    if (!this.session) {
-      return this.toAgent(
-        errorResponse(req.id, { code: ErrorCode.invalidRequest, message: "no session yet" }),
-      );
-    }
-    this.service ??= (this.opts.clientService ?? ((root) => createClientService({ root })))(
-      this.session.cwd,
-    );
-    this.service.handle(req.method, req.params).then(
-      (result) => this.toAgent({ jsonrpc: "2.0", id: req.id, result: result ?? {} }),
-      (e: unknown) => {
-        const err = e as { code?: number; message?: string; toError?: () => RpcError };
-        this.toAgent(
-          errorResponse(
-            req.id,
-            err.toError?.() ?? { code: ErrorCode.internal, message: String(err.message ?? e) },
-          ),
-        );
-      },
-    );
-  }
-
-  /**
-   * Passes an agent request to one frontend under the mux's own id and brings the answer back
-   * under the agent's id. Bounded: past `timeoutMs` the agent gets an error and the frontend a
-   * `$/cancel_request`. If the frontend leaves first, `onGone` decides what happens.
-   */
-  private viaFrontend(
-    f: Frontend,
-    req: RpcRequest,
-    timeoutMs: number,
-    onGone: () => void,
-    onAnswer?: (r: RpcResponse) => void,
-  ): void {
-    let settled = false;
-    const timer = setTimeout(() => {
-      if (settled) return;
-      settled = true;
-      f.withdraw(id);
-      this.toAgent(
-        errorResponse(req.id, {
-          code: ErrorCode.internal,
-          message: `${f.name} did not answer ${req.method} within ${Math.round(timeoutMs / 1000)} s`,
-        }),
-      );
-    }, timeoutMs);
-    const waiter = ((r: RpcResponse) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (f.detached && r.id === null && r.error) return onGone();
-      onAnswer?.(r);
-      this.toAgent({
-        jsonrpc: "2.0",
-        id: req.id,
-        ...(r.error ? { error: r.error } : { result: r.result }),
-      } as RpcResponse);
-    }) as Waiter & { agentId?: JsonRpcId };
-    waiter.agentId = req.id;
-    const id = f.request(req.method, req.params, waiter);
+    this.calls.handle(req);
   }
 
   // ---------------------------------------------------------------- helpers
 
   private *live(): Generator<Frontend> {
     for (const f of this.frontends) if (f.live) yield f;
-  }
-
-  private primaryLive(): Frontend | null {
-    return this.frontends.find((f) => f.primary && !f.detached) ?? null;
   }
 
   private agentRequest(method: string, params: unknown, onAnswer: Waiter): number {
