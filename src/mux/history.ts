@@ -110,6 +110,7 @@ export class History {
       last.bytes += text.length;
       this.total += text.length;
     } else {
+      if (last?.params) this.settle(last);
       const entry: Entry = {
         line,
         params: mergeable(params) ? params : null,
@@ -123,8 +124,16 @@ export class History {
     if (this.total > this.maxBytes) this.evict();
   }
 
+  /** Only the newest entry can still grow: the others keep their line, not the decoded form. */
+  private settle(e: Entry): void {
+    e.line ??= serialize(e.params!);
+    e.params = null;
+  }
+
   /** Records an extension notification that replays as it is (resolved permissions). */
   addNotice(method: string, params: Json): void {
+    const last = this.entries.length > this.head ? this.entries[this.entries.length - 1]! : null;
+    if (last?.params) this.settle(last);
     const line = JSON.stringify({ jsonrpc: "2.0", method, params });
     this.entries.push({
       line,
@@ -144,9 +153,7 @@ export class History {
     if (this.summaryLine) lines.push(this.summaryLine);
     for (let i = this.head; i < this.entries.length; i++) {
       const e = this.entries[i]!;
-      if (e.line === null) {
-        e.line = JSON.stringify({ jsonrpc: "2.0", method: "session/update", params: e.params });
-      }
+      e.line ??= serialize(e.params!);
       lines.push(e.line);
     }
     if (lines.length === 0) return new Uint8Array(0);
@@ -221,6 +228,10 @@ export class History {
       },
     });
   }
+}
+
+function serialize(params: SessionNotificationParams): string {
+  return JSON.stringify({ jsonrpc: "2.0", method: "session/update", params });
 }
 
 function promptText(line: string): string {

@@ -103,6 +103,19 @@ describe("Outlet", () => {
     expect(text(s)).toBe("0123456789");
   });
 
+  test("large chunks shared by many frontends are written as they are, never copied", async () => {
+    const seen: Uint8Array[] = [];
+    const o = new Outlet({ write: (d) => (seen.push(d), d.length), end() {} }, () => {});
+    const big1 = new Uint8Array(100 * 1024);
+    const big2 = new Uint8Array(100 * 1024);
+    o.send(big1);
+    o.send(big2);
+    await Promise.resolve();
+    expect(seen.length).toBe(2);
+    expect(seen[0]).toBe(big1);
+    expect(seen[1]).toBe(big2);
+  });
+
   test("end() flushes first, then closes", async () => {
     const s = sink(2);
     const o = new Outlet(s, () => {});

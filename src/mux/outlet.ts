@@ -13,6 +13,10 @@ export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
  * working through a 64 MiB image line is behind, not stalled.
  */
 export const STALL_MS = 3_000;
+/** Queued pieces up to this size in all are joined into one write (one syscall, not many). */
+const COALESCE_BYTES = 64 * 1024;
+/** Written chunks are trimmed off the queue's front now and then, not on every write. */
+const COMPACT_AFTER = 1024;
 /** Past this, no patience: two image-sized lines and change. */
 export const HARD_MAX_QUEUED_BYTES = 256 * 1024 * 1024;
 
@@ -28,6 +32,8 @@ export interface Sink {
 
 export class Outlet {
   private queue: Uint8Array[] = [];
+  /** Index of the first unwritten chunk in `queue`. */
+  private head = 0;
   private queued = 0;
   private scheduled = false;
   private closing = false;
@@ -89,24 +95,42 @@ export class Outlet {
   flush(): void {
     if (this.closed) return;
     while (this.queued > 0) {
-      const head =
-        this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue, this.queued);
+      // Small pieces are joined into one write; large ones go as they are, because they are
+      // shared with every other frontend and a copy per frontend would multiply memory.
+      const pending = this.queue.length - this.head;
+      const join = pending > 1 && this.queued <= COALESCE_BYTES;
+      const chunk = join
+        ? Buffer.concat(this.queue.slice(this.head), this.queued)
+        : this.queue[this.head]!;
+      const covers = join ? pending : 1;
       let took: number;
       try {
-        took = this.sink.write(head);
+        took = Math.max(this.sink.write(chunk), 0);
       } catch {
         // A sink that throws has gone away; the owner learns it from its close event.
-        took = head.length;
+        took = chunk.length;
       }
       if (took > 0) this.lastProgress = performance.now();
-      if (took >= head.length) {
-        this.queue = [];
-        this.queued = 0;
-      } else {
-        this.queue = [took > 0 ? head.subarray(took) : head];
-        this.queued = head.length - Math.max(took, 0);
-        break;
+      this.queued -= Math.min(took, chunk.length);
+      if (took >= chunk.length) {
+        this.head += covers;
+        if (this.head === this.queue.length) {
+          this.queue = [];
+          this.head = 0;
+        }
+        continue;
       }
+      const rest = chunk.subarray(took);
+      if (covers === 1) this.queue[this.head] = rest;
+      else {
+        this.queue = [rest, ...this.queue.slice(this.head + covers)];
+        this.head = 0;
+      }
+      break;
+    }
+    if (this.head > COMPACT_AFTER) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
     }
     if (this.closing && this.queued === 0) this.finish();
   }
@@ -124,6 +148,7 @@ export class Outlet {
     this.stallTimer = null;
     if (this.closed) return;
     this.queue = [];
+    this.head = 0;
     this.queued = 0;
     this.finish(true);
   }
