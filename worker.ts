@@ -10,7 +10,7 @@ import { MUX_HELP, runMux } from "./src/cli/mux.ts";
 const HELP = `Usage: switchboard-worker <command> [options]
 
 Commands:
-  mux [--name NAME] -- <agent command…>   run an ACP agent for your editor and share its session
+  mux [options] -- <agent command…>       run an ACP agent for your editor and share its session
   attach <socket-path | pid | name>       join a live session from any stdio ACP client
   ls [--json]                             list live sessions
 

@@ -72,5 +72,8 @@ export async function runAttach(argv: string[]): Promise<number> {
   const code = await done.promise;
   // Whatever the session sent last (an exit notice) reaches the editor before we go.
   toEditor.end();
+  // The session is over: stop reading stdin, or an editor that keeps it open would wait on
+  // this process forever instead of learning that its agent ended.
+  process.stdin.destroy();
   return code;
 }

@@ -1,5 +1,5 @@
 /**
- * `switchboard-worker mux [--name NAME] [--history-bytes N] -- <agent command…>`
+ * `switchboard-worker mux [--name NAME] [--history-bytes N] [--client-timeout-ms N] -- <agent…>`
  *
  * Stands in for the agent on stdio (the editor is the primary frontend) and opens a Unix socket
  * where more frontends join the same session.
@@ -19,14 +19,14 @@ import { serveSocket, type SocketServer } from "../mux/socket-server.ts";
 import { parseArgs, UsageError } from "./args.ts";
 import { readStdin, stdoutSink } from "./stdio.ts";
 
-export const MUX_HELP = `Usage: switchboard-worker mux [--name NAME] [--history-bytes N] -- <agent command…>
+export const MUX_HELP = `Usage: switchboard-worker mux [options] -- <agent command…>
 
 Runs an ACP agent for the editor on stdin/stdout and shares its session: other frontends join
 with \`switchboard-worker attach\`. The socket path is printed to stderr.
 
-  --name NAME          a name to attach by (unique among live sessions)
-  --history-bytes N    bound of the replay history (default 134217728)
-  --client-timeout-ms N  how long the editor gets to answer an fs/terminal call (default 120000)
+  --name NAME             a name to attach by (unique among live sessions)
+  --history-bytes N       bound of the replay history (default 134217728)
+  --client-timeout-ms N   how long the editor gets to answer an fs/terminal call (default 120000)
 
 Socket folder: $SWITCHBOARD_SOCKET_DIR, else \${XDG_RUNTIME_DIR:-\${TMPDIR:-/tmp}}/switchboard.`;
 
@@ -90,10 +90,14 @@ export async function runMux(argv: string[]): Promise<number> {
     historyBytes,
     clientRequestTimeoutMs: clientTimeoutMs,
     log,
+    onSession: (id) => {
+      if (cleaned) return;
+      info.sessionId = id;
+      writeInfo(dir, info);
+    },
     onFrontends: (count) => {
       if (cleaned) return;
       info.clients = count;
-      info.sessionId = mux.sessionId;
       writeInfo(dir, info);
       // The session lives while one frontend remains; after the last, the agent stops cleanly.
       if (count === 0) void stop(0);

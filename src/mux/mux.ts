@@ -51,6 +51,8 @@ export interface MuxOptions {
   longClientRequestTimeoutMs?: number;
   maxQueuedBytes?: number;
   log?: (line: string) => void;
+  /** The session was opened (its id is known). */
+  onSession?: (sessionId: string) => void;
   /** The set of frontends changed; with zero the session has no one left. */
   onFrontends?: (count: number) => void;
 }
@@ -374,6 +376,7 @@ export class Mux {
           if (method === "session/load")
             made.response = { ...(r.result as object), sessionId: made.id };
           this.session = made;
+          this.opts.onSession?.(made.id);
         }
       }
       this.flushBatch();
