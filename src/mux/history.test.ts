@@ -9,7 +9,10 @@ function add(h: History, update: Record<string, unknown>, meta?: unknown) {
     update,
     ...(meta ? { _meta: meta } : {}),
   } as SessionNotificationParams;
-  h.add(params, JSON.stringify({ jsonrpc: "2.0", method: "session/update", params }));
+  h.add(
+    params,
+    new TextEncoder().encode(JSON.stringify({ jsonrpc: "2.0", method: "session/update", params })),
+  );
 }
 
 const chunk = (text: string, messageId?: string, extra: Record<string, unknown> = {}) => ({

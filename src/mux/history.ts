@@ -2,14 +2,18 @@
  * The session's history: every `session/update` in the order frontends saw it, replayed to a
  * frontend that joins late.
  *
- * Lossless: an entry is the agent's own line unless it was merged. Only consecutive text chunks
- * of one message (same kind, same messageId, no `_meta` or annotations on either) merge, which
- * keeps replay short for a long streamed answer.
+ * Lossless: an entry is the agent's own line, byte for byte, unless it was merged. Only
+ * consecutive text chunks of one message (same kind, same messageId, no `_meta` or annotations
+ * on either) merge, which keeps replay short for a long streamed answer.
+ *
+ * Compact: lines are kept as bytes, back to back in large blocks, not as one string or object
+ * each, so 100,000 updates cost their own size and replay is a copy of a few ranges.
  *
  * Bounded: past `maxBytes` the oldest turns (a turn starts at a prompt) are dropped whole and
  * counted in one summary entry at the head, an `agent_message_chunk` that any client can show.
  * A single turn larger than the bound loses whole messages from its start, never part of one.
  */
+import { Arena } from "./arena.ts";
 
 export const DEFAULT_HISTORY_BYTES = 128 * 1024 * 1024;
 
@@ -25,20 +29,16 @@ export interface SessionNotificationParams {
   _meta?: unknown;
 }
 
-interface Entry {
-  /** The serialized `session/update` notification, without newline; null after a merge. */
-  line: string | null;
-  /** Kept only for entries that a following chunk may still merge into. */
-  params: SessionNotificationParams | null;
-  bytes: number;
+/** The newest entry while a following chunk may still merge into it. */
+interface Open {
+  params: SessionNotificationParams;
+  key: string;
   turn: number;
-  /** Groups the entries of one message, so eviction never splits a message. */
-  messageKey: string | null;
-  /** Extension notification (method other than session/update), e.g. a resolved permission. */
-  method?: string;
 }
 
 const CHUNK_KINDS = new Set(["agent_message_chunk", "agent_thought_chunk", "user_message_chunk"]);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 function mergeable(params: SessionNotificationParams): boolean {
   const u = params.update;
@@ -53,19 +53,26 @@ function mergeable(params: SessionNotificationParams): boolean {
   );
 }
 
-function messageKey(params: SessionNotificationParams): string | null {
-  const u = params.update;
-  if (!CHUNK_KINDS.has(u.sessionUpdate)) return null;
+/** Groups the chunks of one message; null for anything that is not a chunk. */
+function messageKey(params: SessionNotificationParams | undefined): string | null {
+  const u = params?.update;
+  if (!u || !CHUNK_KINDS.has(u.sessionUpdate)) return null;
   return `${u.sessionUpdate}\u0000${typeof u.messageId === "string" ? u.messageId : ""}`;
 }
 
+function serialize(params: SessionNotificationParams): Uint8Array {
+  return encoder.encode(JSON.stringify({ jsonrpc: "2.0", method: "session/update", params }));
+}
+
 export class History {
-  private entries: Entry[] = [];
-  private head = 0;
-  private total = 0;
+  private readonly arena = new Arena();
+  /** Per stored entry: its turn. Entry i of the arena is turns[i - arena.head]. */
+  private turns: number[] = [];
+  private open: Open | null = null;
+  private openBytes = 0;
   private turn = 0;
   private summary = { turns: 0, updates: 0, bytes: 0, prompts: [] as string[] };
-  private summaryLine: string | null = null;
+  private summaryLine: Uint8Array | null = null;
   private updates = 0;
 
   constructor(
@@ -79,11 +86,11 @@ export class History {
   }
 
   get bytes(): number {
-    return this.total;
+    return this.arena.bytes + this.openBytes;
   }
 
   get length(): number {
-    return this.entries.length - this.head + (this.summaryLine ? 1 : 0);
+    return this.arena.length + (this.open ? 1 : 0) + (this.summaryLine ? 1 : 0);
   }
 
   /** Marks the start of a turn: the prompt's user_message_chunks follow. */
@@ -91,128 +98,114 @@ export class History {
     this.turn++;
   }
 
-  /** Records one `session/update`, given both decoded and as the line it came in. */
-  add(params: SessionNotificationParams, line: string): void {
+  /** Records one `session/update`, given decoded and as the bytes of its line (no newline). */
+  add(params: SessionNotificationParams, line: Uint8Array): void {
     this.updates++;
-    const last = this.entries.length > this.head ? this.entries[this.entries.length - 1]! : null;
-    const key = messageKey(params);
-    if (
-      last?.params &&
-      last.turn === this.turn &&
-      key !== null &&
-      last.messageKey === key &&
-      mergeable(params)
-    ) {
-      const content = last.params.update.content as Json;
+    const open = this.open;
+    if (open && open.turn === this.turn && mergeable(params) && messageKey(params) === open.key) {
       const text = (params.update.content as Json).text as string;
+      const content = open.params.update.content as Json;
       content.text = (content.text as string) + text;
-      last.line = null;
-      last.bytes += text.length;
-      this.total += text.length;
+      this.openBytes += text.length;
     } else {
-      if (last?.params) this.settle(last);
-      const entry: Entry = {
-        line,
-        params: mergeable(params) ? params : null,
-        bytes: line.length,
-        turn: this.turn,
-        messageKey: key,
-      };
-      this.entries.push(entry);
-      this.total += entry.bytes;
+      this.settle();
+      if (mergeable(params)) {
+        this.open = { params, key: messageKey(params)!, turn: this.turn };
+        this.openBytes = line.length;
+      } else {
+        this.store(line);
+      }
     }
-    if (this.total > this.maxBytes) this.evict();
-  }
-
-  /** Only the newest entry can still grow: the others keep their line, not the decoded form. */
-  private settle(e: Entry): void {
-    e.line ??= serialize(e.params!);
-    e.params = null;
+    if (this.bytes > this.maxBytes) this.evict();
   }
 
   /** Records an extension notification that replays as it is (resolved permissions). */
   addNotice(method: string, params: Json): void {
-    const last = this.entries.length > this.head ? this.entries[this.entries.length - 1]! : null;
-    if (last?.params) this.settle(last);
-    const line = JSON.stringify({ jsonrpc: "2.0", method, params });
-    this.entries.push({
-      line,
-      params: null,
-      bytes: line.length,
-      turn: this.turn,
-      messageKey: null,
-      method,
-    });
-    this.total += line.length;
-    if (this.total > this.maxBytes) this.evict();
+    this.settle();
+    this.store(encoder.encode(JSON.stringify({ jsonrpc: "2.0", method, params })));
+    if (this.bytes > this.maxBytes) this.evict();
   }
 
   /** The whole history as newline-terminated lines, ready to write to a frontend. */
   replay(): Uint8Array {
-    const lines: string[] = [];
-    if (this.summaryLine) lines.push(this.summaryLine);
-    for (let i = this.head; i < this.entries.length; i++) {
-      const e = this.entries[i]!;
-      e.line ??= serialize(e.params!);
-      lines.push(e.line);
-    }
-    if (lines.length === 0) return new Uint8Array(0);
-    lines.push("");
-    return Buffer.from(lines.join("\n"));
+    const parts: Uint8Array[] = [];
+    if (this.summaryLine) parts.push(this.summaryLine);
+    parts.push(...this.arena.ranges());
+    if (this.open) parts.push(serialize(this.open.params), NEWLINE);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  private store(line: Uint8Array): void {
+    this.arena.push(line);
+    this.turns.push(this.turn);
+  }
+
+  /** The open entry can no longer grow: it joins the arena as its final line. */
+  private settle(): void {
+    if (!this.open) return;
+    const open = this.open;
+    this.open = null;
+    this.openBytes = 0;
+    this.arena.push(serialize(open.params));
+    this.turns.push(open.turn);
   }
 
   private evict(): void {
-    while (this.total > this.maxBytes) {
-      const first = this.entries[this.head];
-      if (!first) break;
-      const wholeTurn = first.turn < this.turn;
-      let end = this.head + 1;
-      while (
-        end < this.entries.length &&
-        (wholeTurn
-          ? this.entries[end]!.turn === first.turn
-          : this.sameMessage(this.entries[end - 1]!, this.entries[end]!))
-      ) {
-        end++;
+    this.settle();
+    let dropped = false;
+    while (this.arena.bytes > this.maxBytes && this.arena.length > 0) {
+      const firstTurn = this.turns[0]!;
+      const wholeTurn = firstTurn < this.turn;
+      let n = 1;
+      if (wholeTurn) {
+        while (n < this.turns.length && this.turns[n] === firstTurn) n++;
+      } else {
+        const key = messageKey(this.decode(0)?.params);
+        if (key !== null) {
+          while (n < this.arena.length && messageKey(this.decode(n)?.params) === key) n++;
+        }
       }
       // The newest message is never cut: the bound may be passed by that one message.
-      if (end >= this.entries.length) break;
-      for (let i = this.head; i < end; i++) this.drop(this.entries[i]!);
+      if (n >= this.arena.length) break;
+      for (let i = 0; i < n; i++) this.count(i);
+      this.arena.drop(n);
+      this.turns = this.turns.slice(n);
       if (wholeTurn) this.summary.turns++;
-      this.head = end;
+      dropped = true;
     }
-    // Compact the array now and then so dropped entries are freed.
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head);
-      this.head = 0;
-    }
-    if (this.summary.updates > 0) this.summaryLine = this.renderSummary();
+    if (dropped) this.summaryLine = this.renderSummary();
   }
 
-  private sameMessage(a: Entry, b: Entry): boolean {
-    return a.messageKey !== null && a.messageKey === b.messageKey && a.messageKey.length > 0;
+  private decode(i: number): { method?: string; params?: SessionNotificationParams } | null {
+    try {
+      return JSON.parse(decoder.decode(this.arena.entry(i)));
+    } catch {
+      return null;
+    }
   }
 
-  private drop(e: Entry): void {
-    this.total -= e.bytes;
+  /** Adds entry i (about to be dropped) to the summary. */
+  private count(i: number): void {
+    const bytes = this.arena.entry(i).length;
     this.summary.updates++;
-    this.summary.bytes += e.bytes;
-    if (!e.messageKey?.startsWith("user_message_chunk")) return;
+    this.summary.bytes += bytes;
     if (this.summary.prompts.length >= SUMMARY_PROMPTS) return;
-    const text = e.params
-      ? ((e.params.update.content as Json).text as string)
-      : promptText(e.line!);
-    if (text) this.summary.prompts.push(text.slice(0, SUMMARY_PROMPT_CHARS));
+    const update = this.decode(i)?.params?.update;
+    if (update?.sessionUpdate !== "user_message_chunk") return;
+    const c = update.content as Json | undefined;
+    if (c?.type === "text" && typeof c.text === "string" && c.text) {
+      this.summary.prompts.push(c.text.slice(0, SUMMARY_PROMPT_CHARS));
+    }
   }
 
-  private renderSummary(): string {
+  private renderSummary(): Uint8Array {
     const s = this.summary;
     const quoted = s.prompts.map((p) => `- ${p.replace(/\s+/g, " ")}`).join("\n");
     const text =
       `[Switchboard kept this session's history within ${this.maxBytes} bytes: ` +
       `${s.turns} earlier turn(s), ${s.updates} update(s), ${s.bytes} bytes were summarised away.]` +
       (quoted ? `\nEarlier prompts:\n${quoted}` : "");
-    return JSON.stringify({
+    const line = JSON.stringify({
       jsonrpc: "2.0",
       method: "session/update",
       params: {
@@ -227,19 +220,8 @@ export class History {
         },
       },
     });
+    return encoder.encode(line + "\n");
   }
 }
 
-function serialize(params: SessionNotificationParams): string {
-  return JSON.stringify({ jsonrpc: "2.0", method: "session/update", params });
-}
-
-function promptText(line: string): string {
-  try {
-    const m = JSON.parse(line) as { params?: SessionNotificationParams };
-    const c = m.params?.update.content as Json | undefined;
-    return c?.type === "text" && typeof c.text === "string" ? c.text : "";
-  } catch {
-    return "";
-  }
-}
+const NEWLINE = new Uint8Array([0x0a]);

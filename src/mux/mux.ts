@@ -412,9 +412,8 @@ export class Mux {
           },
         },
       };
-      const line = JSON.stringify(notification);
-      this.history.add(notification.params as SessionNotificationParams, line);
-      const bytes = Buffer.from(line + "\n");
+      const bytes = Buffer.from(JSON.stringify(notification) + "\n");
+      this.history.add(notification.params as SessionNotificationParams, bytes.subarray(0, -1));
       for (const other of this.live()) if (other !== f) other.sendBytes(bytes);
     }
     this.forward(f, req, (r) => {
@@ -527,7 +526,7 @@ export class Mux {
     const text = this.decoder.decode(bytes);
     const parsed = parseLine(text);
     if (parsed.kind === "notification" && parsed.msg.method === "session/update") {
-      return this.agentUpdate(parsed.msg, text, bytes);
+      return this.agentUpdate(parsed.msg, bytes);
     }
     // Whatever else the agent says may reach some frontend directly: the updates before it go
     // out first, so every frontend sees the agent's own order.
@@ -554,13 +553,13 @@ export class Mux {
     }
   }
 
-  private agentUpdate(n: RpcNotification, text: string, bytes: Uint8Array): void {
+  private agentUpdate(n: RpcNotification, bytes: Uint8Array): void {
     const params = n.params as SessionNotificationParams | undefined;
     if (!params?.update || typeof params.update.sessionUpdate !== "string") {
       return this.log("agent sent a session/update without an update: dropped");
     }
     this.track(params.update);
-    this.history.add(params, text);
+    this.history.add(params, bytes);
     // Forwarded byte for byte; lines of one read leave together in one write per frontend.
     // The view stays valid: the batch is flushed before the splitter returns (chunkEnd).
     this.batch.push(bytes, NEWLINE);
@@ -623,11 +622,12 @@ export class Mux {
   /** A session/update of the mux's own, recorded and sent to every live frontend but `except`. */
   private sessionUpdate(update: Record<string, unknown>, except: Frontend | null): void {
     const params = { sessionId: this.session!.id, update } as SessionNotificationParams;
-    const line = JSON.stringify({ jsonrpc: "2.0", method: "session/update", params });
+    const bytes = Buffer.from(
+      JSON.stringify({ jsonrpc: "2.0", method: "session/update", params }) + "\n",
+    );
     this.track(update);
-    this.history.add(params, line);
+    this.history.add(params, bytes.subarray(0, -1));
     this.flushBatch();
-    const bytes = Buffer.from(line + "\n");
     for (const f of this.live()) if (f !== except) f.sendBytes(bytes);
   }
 
