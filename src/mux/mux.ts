@@ -27,6 +27,9 @@ import { LineSplitter } from "./lines.ts";
 import { PermissionBroker } from "./permissions.ts";
 import type { Sink } from "./outlet.ts";
 
+/** Agent output between two nudges of the garbage collector (see agentOutput). */
+const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
+
 /** Frontend names come from the client's own initialize; keep them printable in logs. */
 const MAX_NAME_CHARS = 64;
 
@@ -90,6 +93,7 @@ export class Mux {
   private batchBytes = 0;
   private exited: AgentExit | null = null;
   private nextFrontendNo = 1;
+  private sinceCollect = 0;
   private readonly decoder = new TextDecoder();
 
   constructor(opts: MuxOptions) {
@@ -156,6 +160,14 @@ export class Mux {
   /** Bytes from the agent's stdout. */
   agentOutput(chunk: Uint8Array): void {
     this.agentSplitter.push(chunk);
+    // Every update leaves short-lived garbage (its decoded form). Left to itself the collector
+    // lets a fast stream grow the heap far past what is live; a young-generation pass now and
+    // then keeps resident memory near the live set, for little time.
+    this.sinceCollect += chunk.length;
+    if (this.sinceCollect > COLLECT_EVERY_BYTES) {
+      this.sinceCollect = 0;
+      Bun.gc(false);
+    }
   }
 
   /** The agent process ended: fail what waits on it, tell everyone, close every frontend. */
