@@ -75,7 +75,11 @@ export async function runMux(argv: string[]): Promise<number> {
   process.on("exit", cleanup);
 
   let mux!: Mux;
-  const agent = new AgentProcess({ command, onOutput: (c) => mux.agentOutput(c) });
+  const agent = new AgentProcess({
+    command,
+    onOutput: (c) => mux.agentOutput(c),
+    readGate: () => mux.roomForAgent(),
+  });
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;

@@ -16,6 +16,8 @@ export interface AgentProcessOptions {
   env?: Record<string, string | undefined>;
   /** Receives the agent's stdout bytes. */
   onOutput(chunk: Uint8Array): void;
+  /** Asked before each read of stdout: a promise holds reading back until it resolves. */
+  readGate?(): Promise<void> | null;
   /** Receives each stderr chunk (default: copied to our stderr). */
   onStderr?(chunk: Uint8Array): void;
 }
@@ -47,7 +49,7 @@ export class AgentProcess implements AgentPort {
       );
     }
     this.pid = this.proc.pid;
-    const out = this.pump(this.proc.stdout, opts.onOutput);
+    const out = this.pump(this.proc.stdout, opts.onOutput, opts.readGate);
     const err = this.pump(this.proc.stderr, (c) => {
       this.keepTail(c);
       if (opts.onStderr) opts.onStderr(c);
@@ -119,10 +121,17 @@ export class AgentProcess implements AgentPort {
   private async pump(
     stream: ReadableStream<Uint8Array>,
     sink: (c: Uint8Array) => void,
+    gate?: () => Promise<void> | null,
   ): Promise<void> {
     const reader = stream.getReader();
     try {
       for (;;) {
+        if (gate) {
+          // Let the microtasks of the last chunk (the outlets' writes) run before asking.
+          await null;
+          const wait = gate();
+          if (wait) await wait;
+        }
         const { done, value } = await reader.read();
         if (done) return;
         sink(value);

@@ -52,6 +52,16 @@ export class Arena {
     this.total += need;
   }
 
+  /** Removes the newest entry (to store it again rewritten). */
+  pop(): void {
+    if (this.length === 0) return;
+    const size = this.size.pop()! + 1;
+    this.offset.pop();
+    this.block.pop();
+    this.blocks[this.blocks.length - 1]!.used -= size;
+    this.total -= size;
+  }
+
   /** Live entry i (0 is the oldest), without its newline. A view: copy it to keep it. */
   entry(i: number): Uint8Array {
     const k = this.first + i;

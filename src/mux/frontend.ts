@@ -17,6 +17,8 @@ import { Outlet, type Sink } from "./outlet.ts";
 export interface FrontendHost {
   fromFrontend(f: Frontend, line: Uint8Array): void;
   detach(f: Frontend, reason: string): void;
+  /** The frontend's transport took queued bytes. */
+  drained(f: Frontend): void;
 }
 
 export interface FrontendOptions {
@@ -85,6 +87,12 @@ export class Frontend {
   /** The transport can take more. */
   drain(): void {
     this.outlet.flush();
+    this.host.drained(this);
+  }
+
+  /** Bytes waiting for the transport. */
+  get queuedBytes(): number {
+    return this.outlet.queuedBytes;
   }
 
   /** The transport closed (the frontend left). */

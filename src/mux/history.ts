@@ -34,6 +34,8 @@ interface Open {
   params: SessionNotificationParams;
   key: string;
   turn: number;
+  /** Whether a chunk merged into it, making the stored line stale. */
+  merged: boolean;
 }
 
 const CHUNK_KINDS = new Set(["agent_message_chunk", "agent_thought_chunk", "user_message_chunk"]);
@@ -90,7 +92,7 @@ export class History {
   }
 
   get length(): number {
-    return this.arena.length + (this.open ? 1 : 0) + (this.summaryLine ? 1 : 0);
+    return this.arena.length + (this.summaryLine ? 1 : 0);
   }
 
   /** Marks the start of a turn: the prompt's user_message_chunks follow. */
@@ -106,15 +108,14 @@ export class History {
       const text = (params.update.content as Json).text as string;
       const content = open.params.update.content as Json;
       content.text = (content.text as string) + text;
+      open.merged = true;
       this.openBytes += text.length;
     } else {
       this.settle();
-      if (mergeable(params)) {
-        this.open = { params, key: messageKey(params)!, turn: this.turn };
-        this.openBytes = line.length;
-      } else {
-        this.store(line);
-      }
+      // Stored as it came; re-encoded only if a later chunk does merge into it.
+      this.store(line);
+      if (mergeable(params))
+        this.open = { params, key: messageKey(params)!, turn: this.turn, merged: false };
     }
     if (this.bytes > this.maxBytes) this.evict();
   }
@@ -126,12 +127,15 @@ export class History {
     if (this.bytes > this.maxBytes) this.evict();
   }
 
-  /** The whole history as newline-terminated lines, ready to write to a frontend. */
+  /**
+   * The whole history as newline-terminated lines, ready to write to a frontend. The message
+   * being streamed is closed first (chunks after this point are kept separately).
+   */
   replay(): Uint8Array {
+    this.settle();
     const parts: Uint8Array[] = [];
     if (this.summaryLine) parts.push(this.summaryLine);
     parts.push(...this.arena.ranges());
-    if (this.open) parts.push(serialize(this.open.params), NEWLINE);
     return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
@@ -140,14 +144,15 @@ export class History {
     this.turns.push(this.turn);
   }
 
-  /** The open entry can no longer grow: it joins the arena as its final line. */
+  /** The open entry can no longer grow: if chunks merged into it, its line is rewritten. */
   private settle(): void {
-    if (!this.open) return;
     const open = this.open;
+    if (!open) return;
     this.open = null;
     this.openBytes = 0;
+    if (!open.merged) return;
+    this.arena.pop();
     this.arena.push(serialize(open.params));
-    this.turns.push(open.turn);
   }
 
   private evict(): void {
@@ -223,5 +228,3 @@ export class History {
     return encoder.encode(line + "\n");
   }
 }
-
-const NEWLINE = new Uint8Array([0x0a]);

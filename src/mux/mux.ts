@@ -30,6 +30,13 @@ import type { Sink } from "./outlet.ts";
 /** Agent output between two nudges of the garbage collector (see agentOutput). */
 const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
 
+/**
+ * When every live frontend has this much waiting, the mux stops reading the agent until one has
+ * room: the pipe holds the backlog (and slows the agent) instead of the mux's memory, and
+ * updates wait in one place instead of in every frontend's queue.
+ */
+export const PAUSE_AGENT_AT_BYTES = 1024 * 1024;
+
 /** Frontend names come from the client's own initialize; keep them printable in logs. */
 const MAX_NAME_CHARS = 64;
 
@@ -94,6 +101,7 @@ export class Mux {
   private exited: AgentExit | null = null;
   private nextFrontendNo = 1;
   private sinceCollect = 0;
+  private room: PromiseWithResolvers<void> | null = null;
   private readonly decoder = new TextDecoder();
 
   constructor(opts: MuxOptions) {
@@ -157,6 +165,40 @@ export class Mux {
     return f;
   }
 
+  /**
+   * Null when the agent may be read now; else a promise that resolves when it may: some live
+   * frontend has room, or none is live, or the agent is gone. Ask after the microtasks of the
+   * last chunk ran (the outlets flush in them).
+   */
+  roomForAgent(): Promise<void> | null {
+    if (this.hasRoom()) return null;
+    this.room ??= Promise.withResolvers<void>();
+    return this.room.promise;
+  }
+
+  /** A frontend's transport took bytes: the agent may be read again. */
+  drained(_f: Frontend): void {
+    this.checkRoom();
+  }
+
+  private hasRoom(): boolean {
+    if (this.exited) return true;
+    let live = 0;
+    for (const f of this.frontends) {
+      if (!f.live) continue;
+      if (f.queuedBytes < PAUSE_AGENT_AT_BYTES) return true;
+      live++;
+    }
+    return live === 0;
+  }
+
+  private checkRoom(): void {
+    if (!this.room || !this.hasRoom()) return;
+    const room = this.room;
+    this.room = null;
+    room.resolve();
+  }
+
   /** Bytes from the agent's stdout. */
   agentOutput(chunk: Uint8Array): void {
     this.agentSplitter.push(chunk);
@@ -192,6 +234,7 @@ export class Mux {
     }
     this.frontends.length = 0;
     this.calls.close();
+    this.checkRoom();
     this.opts.onFrontends?.(0);
   }
 
@@ -529,6 +572,7 @@ export class Mux {
     for (const w of waiting)
       w(errorResponse(null, { code: ErrorCode.internal, message: `${f.name} left` }));
     this.announceFrontends();
+    this.checkRoom();
     this.opts.onFrontends?.(this.frontends.length);
   }
 
