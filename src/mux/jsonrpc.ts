@@ -72,19 +72,21 @@ function isId(v: unknown): v is JsonRpcId {
   return typeof v === "string" || (typeof v === "number" && Number.isFinite(v));
 }
 
-/** Classifies one line. Never throws: bad input becomes an error to answer with. */
-export function parseLine(line: string): Parsed {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch (e) {
+/**
+ * Classifies one line given as bytes. Never throws: bad input becomes an error to answer with.
+ * Parsed straight from the bytes (no intermediate string), which matters at 100,000 lines/s.
+ */
+export function parseLine(line: Uint8Array): Parsed {
+  const { values, done, error } = Bun.JSONL.parseChunk(line);
+  if (error !== null || !done || values.length !== 1) {
+    const why = error?.message ?? (values.length > 1 ? "more than one value" : "incomplete JSON");
     return {
       kind: "invalid",
       id: null,
-      error: { code: ErrorCode.parse, message: `Parse error: ${(e as Error).message}` },
+      error: { code: ErrorCode.parse, message: `Parse error: ${why}` },
     };
   }
-  return classify(value);
+  return classify(values[0]);
 }
 
 /** Classifies an already decoded value as a JSON-RPC message. */

@@ -28,14 +28,14 @@ import { PermissionBroker } from "./permissions.ts";
 import type { Sink } from "./outlet.ts";
 
 /** Agent output between two nudges of the garbage collector (see agentOutput). */
-const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
+const COLLECT_EVERY_BYTES = 2 * 1024 * 1024;
 
 /**
  * When every live frontend has this much waiting, the mux stops reading the agent until one has
  * room: the pipe holds the backlog (and slows the agent) instead of the mux's memory, and
  * updates wait in one place instead of in every frontend's queue.
  */
-export const PAUSE_AGENT_AT_BYTES = 1024 * 1024;
+export const PAUSE_AGENT_AT_BYTES = 256 * 1024;
 
 /** Frontend names come from the client's own initialize; keep them printable in logs. */
 const MAX_NAME_CHARS = 64;
@@ -102,7 +102,6 @@ export class Mux {
   private nextFrontendNo = 1;
   private sinceCollect = 0;
   private room: PromiseWithResolvers<void> | null = null;
-  private readonly decoder = new TextDecoder();
 
   constructor(opts: MuxOptions) {
     this.opts = opts;
@@ -251,7 +250,7 @@ export class Mux {
   // ---------------------------------------------------------------- frontends -> agent
 
   fromFrontend(f: Frontend, bytes: Uint8Array): void {
-    const parsed = parseLine(this.decoder.decode(bytes));
+    const parsed = parseLine(bytes);
     switch (parsed.kind) {
       case "invalid":
         f.send(errorResponse(parsed.id, parsed.error));
@@ -579,8 +578,7 @@ export class Mux {
   // ---------------------------------------------------------------- agent -> frontends
 
   private fromAgent(bytes: Uint8Array): void {
-    const text = this.decoder.decode(bytes);
-    const parsed = parseLine(text);
+    const parsed = parseLine(bytes);
     if (parsed.kind === "notification" && parsed.msg.method === "session/update") {
       return this.agentUpdate(parsed.msg, bytes);
     }
@@ -600,7 +598,8 @@ export class Mux {
       case "notification": {
         const n = parsed.msg;
         if (n.method === "$/cancel_request") return this.agentCancel(n);
-        const line = Buffer.from(text + "\n");
+        // Other notifications (extensions) pass to every live frontend as they came.
+        const line = Buffer.concat([bytes, NEWLINE]);
         for (const f of this.live()) f.sendBytes(line);
         return;
       }
