@@ -14,7 +14,7 @@ export const MAX_QUEUED_BYTES = 32 * 1024 * 1024;
  */
 export const STALL_MS = 3_000;
 /** Queued pieces up to this size in all are joined into one write (one syscall, not many). */
-const COALESCE_BYTES = 64 * 1024;
+const COALESCE_BYTES = 16 * 1024;
 /** Written chunks are trimmed off the queue's front now and then, not on every write. */
 const COMPACT_AFTER = 1024;
 /** Past this, no patience: two image-sized lines and change. */
