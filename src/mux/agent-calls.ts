@@ -4,7 +4,7 @@
  * confined to the session folder; anything else (elicitation, extensions) to the primary or the
  * first live frontend. Every call is answered within a bounded time.
  */
-import { createClientService, type ClientService } from "./client-service.ts";
+import type { ClientService } from "./client-service.ts";
 import type { Frontend } from "./frontend.ts";
 import {
   ErrorCode,
@@ -43,7 +43,8 @@ export interface AgentCallsOptions {
 }
 
 export class AgentCalls {
-  private service: ClientService | null = null;
+  private service: Promise<ClientService> | null = null;
+  private closed = false;
   /** Which frontend serves a terminal the agent created through it (absent: built-in). */
   private readonly terminalOwners = new Map<string, Frontend>();
   /** Calls passed to a frontend, by the agent's id, so the agent can withdraw them. */
@@ -78,7 +79,8 @@ export class AgentCalls {
   }
 
   close(): void {
-    this.service?.close();
+    this.closed = true;
+    void this.service?.then((s) => s.close());
   }
 
   private clientCall(req: RpcRequest): void {
@@ -128,18 +130,32 @@ export class AgentCalls {
   private builtIn(req: RpcRequest): void {
     const cwd = this.host.sessionCwd();
     if (cwd === null) return this.fail(req.id, ErrorCode.invalidRequest, "no session yet");
-    this.service ??= (this.opts.clientService ?? ((root) => createClientService({ root })))(cwd);
-    this.service.handle(req.method, req.params).then(
-      (result) => this.host.toAgent({ jsonrpc: "2.0", id: req.id, result: result ?? {} }),
-      (e: unknown) => {
-        const err = e as { message?: string; toError?: () => RpcError };
-        const error = err.toError?.() ?? {
-          code: ErrorCode.internal,
-          message: String(err.message ?? e),
-        };
-        this.host.toAgent(errorResponse(req.id, error));
-      },
-    );
+    this.service ??= this.startService(cwd);
+    this.service
+      .then((service) => service.handle(req.method, req.params))
+      .then(
+        (result) => this.host.toAgent({ jsonrpc: "2.0", id: req.id, result: result ?? {} }),
+        (e: unknown) => {
+          const err = e as { message?: string; toError?: () => RpcError };
+          const error = err.toError?.() ?? {
+            code: ErrorCode.internal,
+            message: String(err.message ?? e),
+          };
+          this.host.toAgent(errorResponse(req.id, error));
+        },
+      );
+  }
+
+  /**
+   * Loaded on first use: most editors serve fs/terminal themselves, and the service's code
+   * (with its schema library) is a good part of an idle mux's memory.
+   */
+  private async startService(cwd: string): Promise<ClientService> {
+    if (this.opts.clientService) return this.opts.clientService(cwd);
+    const { createClientService } = await import("./client-service.ts");
+    const service = createClientService({ root: cwd });
+    if (this.closed) service.close();
+    return service;
   }
 
   /**
