@@ -32,12 +32,7 @@ import type { SessionInfo } from "../mux/registry.ts";
 const cleanups = new Cleanups();
 afterEach(() => cleanups.runAll());
 
-/** A temp folder removed after the test. */
-function scratch(prefix: string): string {
-  const d = tempDir(prefix);
-  cleanups.add(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
+const scratch = (prefix: string) => cleanups.scratch(prefix);
 
 const SOURCE = [BUN, WORKER];
 

@@ -3,10 +3,10 @@
  * (a headless ACP client) as the editor, both as the primary and through `attach`.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, FAKE_AGENT, ROOT, socketClient, WORKER } from "../testing/clients.ts";
-import { startMux, tempDir } from "../testing/harness.ts";
+import { startMux } from "../testing/harness.ts";
 import {
   childPids,
   Cleanups,
@@ -20,12 +20,7 @@ import {
 const cleanups = new Cleanups();
 afterEach(() => cleanups.runAll());
 
-/** A temp folder removed after the test. */
-function scratch(prefix: string): string {
-  const d = tempDir(prefix);
-  cleanups.add(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
+const scratch = (prefix: string) => cleanups.scratch(prefix);
 
 const EXAMPLE_AGENT = join(ROOT, "node_modules", "acp-sdk-1", "dist", "examples", "agent.js");
 const ACPX = join(ROOT, "node_modules", ".bin", "acpx");

@@ -2,7 +2,8 @@
  * Process helpers for CLI and peer tests: run a command to its end, find a process's children
  * through /proc, wait for a process to be gone, and keep track of what a test must clean up.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { tempDir } from "./harness.ts";
 
 export interface Finished {
   code: number;
@@ -110,6 +111,13 @@ export class Cleanups {
 
   add(step: () => unknown): void {
     this.steps.push(step);
+  }
+
+  /** A temp folder removed when the steps run. */
+  scratch(prefix: string): string {
+    const d = tempDir(prefix);
+    this.add(() => rmSync(d, { recursive: true, force: true }));
+    return d;
   }
 
   async runAll(): Promise<void> {
