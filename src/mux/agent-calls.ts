@@ -7,6 +7,7 @@
 import type { ClientService } from "./client-service.ts";
 import type { Frontend } from "./frontend.ts";
 import {
+  asObject,
   ErrorCode,
   errorResponse,
   type JsonRpcId,
@@ -84,7 +85,7 @@ export class AgentCalls {
   }
 
   private clientCall(req: RpcRequest): void {
-    const params = (req.params ?? {}) as Record<string, unknown>;
+    const params = asObject(req.params);
     const terminalId = typeof params.terminalId === "string" ? params.terminalId : null;
     let target: Frontend | null = null;
     if (terminalId !== null && req.method !== "terminal/create") {

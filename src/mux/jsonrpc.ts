@@ -154,3 +154,10 @@ export function errorResponse(id: JsonRpcId | null, error: RpcError): RpcRespons
 export function resultResponse(id: JsonRpcId, result: unknown): RpcResponse {
   return { jsonrpc: "2.0", id, result: result ?? null };
 }
+
+/** Params (or any member) as an object; anything else (absent, array, scalar) as an empty one. */
+export function asObject(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : {};
+}

@@ -445,6 +445,34 @@ describe("rule 9: bad input", () => {
     raw.close();
   });
 
+  test("requests with params of the wrong shape get errors; the session goes on for everyone", async () => {
+    run = await startMux();
+    const raw = await rawSocket(run.socket);
+    const sid = run.sessionId;
+    raw.send('{"jsonrpc":"2.0","id":1,"method":"initialize","params":["not","an","object"]}\n');
+    raw.send('{"jsonrpc":"2.0","id":2,"method":"session/new","params":"nope"}\n');
+    raw.send(
+      `{"jsonrpc":"2.0","id":3,"method":"session/prompt","params":{"sessionId":"${sid}"}}\n`,
+    );
+    raw.send('{"jsonrpc":"2.0","id":4,"method":"session/prompt"}\n');
+    raw.send('{"jsonrpc":"2.0","id":5,"method":"session/load","params":7}\n');
+    await raw.until((l) => l.filter((m) => /"id":[1-5]\b/.test(m)).length >= 5, "five answers");
+    const byId = new Map(
+      raw.lines
+        .map((l) => JSON.parse(l))
+        .filter((m) => "id" in m)
+        .map((m) => [m.id, m]),
+    );
+    expect(byId.get(3).error.code).toBe(-32602);
+    expect(byId.get(4).error.code).toBe(-32602);
+    expect(byId.get(5).error.code).toBe(-32002);
+    // The primary's session is untouched and answers as before.
+    const r = await run.prompt(run.primary, "say still fine");
+    expect(r.stopReason).toBe("end_turn");
+    await run.primary.until((c) => c.texts().includes("still fine"), "the answer");
+    raw.close();
+  });
+
   test("a 64 MiB image prompt passes through to the agent and to the others", async () => {
     run = await startMux();
     const b = await run.join({ name: "b" });

@@ -12,10 +12,12 @@ import type { ClientService } from "./client-service.ts";
 import { Frontend, type FrontendOptions } from "./frontend.ts";
 import { History, type SessionNotificationParams } from "./history.ts";
 import {
+  asObject,
   ErrorCode,
   encode,
   errorResponse,
   parseLine,
+  type Parsed,
   type JsonRpcId,
   type RpcError,
   type RpcMessage,
@@ -127,7 +129,14 @@ export class Mux {
       },
     );
     this.agentSplitter = new LineSplitter({
-      line: (bytes) => this.fromAgent(bytes),
+      line: (bytes) => {
+        try {
+          this.fromAgent(bytes);
+        } catch (e) {
+          // An agent message the mux cannot handle is logged and dropped; the session goes on.
+          this.log(`agent message not handled: ${(e as Error).stack ?? e}`);
+        }
+      },
       oversize: (n) => this.log(`agent sent a line of ${n} bytes, over the limit: dropped`),
       chunkEnd: () => this.flushBatch(),
     });
@@ -251,6 +260,19 @@ export class Mux {
 
   fromFrontend(f: Frontend, bytes: Uint8Array): void {
     const parsed = parseLine(bytes);
+    try {
+      this.handleFrontend(f, parsed);
+    } catch (e) {
+      // A message the mux cannot handle is that frontend's error, never everyone's crash.
+      this.log(`${f.name}: ${(e as Error).stack ?? e}`);
+      const id = parsed.kind === "request" ? parsed.msg.id : null;
+      if (parsed.kind !== "notification" && parsed.kind !== "response") {
+        f.send(errorResponse(id, { code: ErrorCode.internal, message: "internal error" }));
+      }
+    }
+  }
+
+  private handleFrontend(f: Frontend, parsed: Parsed): void {
     switch (parsed.kind) {
       case "invalid":
         f.send(errorResponse(parsed.id, parsed.error));
@@ -320,7 +342,7 @@ export class Mux {
   }
 
   private initialize(f: Frontend, req: RpcRequest): void {
-    const params = (req.params ?? {}) as Record<string, unknown>;
+    const params = asObject(req.params);
     f.capabilities = (params.clientCapabilities ?? null) as Frontend["capabilities"];
     const info = params.clientInfo as { name?: unknown } | undefined;
     if (typeof info?.name === "string" && f.renameOnInitialize) {
@@ -333,7 +355,7 @@ export class Mux {
     this.initWaiters = [answer];
     // The agent sees the first frontend's request, with fs and terminal always on: the mux
     // serves them when no frontend does.
-    const caps = (params.clientCapabilities ?? {}) as Record<string, unknown>;
+    const caps = asObject(params.clientCapabilities);
     const toAgent = {
       ...params,
       clientCapabilities: {
@@ -355,7 +377,7 @@ export class Mux {
       f.send({ jsonrpc: "2.0", id: req.id, result: this.session.response });
       return this.goLive(f, true);
     }
-    const params = (req.params ?? {}) as Record<string, unknown>;
+    const params = asObject(req.params);
     this.openSession(f, req, "session/new", (r) => {
       const result = (r.result ?? {}) as Record<string, unknown>;
       if (typeof result.sessionId !== "string") {
@@ -371,7 +393,7 @@ export class Mux {
   }
 
   private loadSession(f: Frontend, req: RpcRequest): void {
-    const params = (req.params ?? {}) as Record<string, unknown>;
+    const params = asObject(req.params);
     if (this.session) {
       if (params.sessionId !== this.session.id) {
         return this.replyError(
@@ -446,8 +468,16 @@ export class Mux {
   private prompt(f: Frontend, req: RpcRequest): void {
     if (!this.ownSession(f, req)) return;
     if (!f.live) this.goLive(f, false);
-    const params = req.params as { prompt?: unknown };
-    const blocks = Array.isArray(params.prompt) ? params.prompt : [];
+    const prompt = asObject(req.params).prompt;
+    if (!Array.isArray(prompt)) {
+      return this.replyError(
+        f,
+        req.id,
+        ErrorCode.invalidParams,
+        "session/prompt needs a prompt array",
+      );
+    }
+    const blocks: unknown[] = prompt;
     // The others see what was asked before the answer streams; the history keeps it too.
     this.flushBatch();
     this.history.beginTurn();
@@ -489,7 +519,7 @@ export class Mux {
   /** After a forwarded request's answer: keep the cached session answer current. */
   private afterForward(f: Frontend, req: RpcRequest, r: RpcResponse): void {
     if (r.error || !this.session) return;
-    const p = (req.params ?? {}) as Record<string, unknown>;
+    const p = asObject(req.params);
     if (req.method === "session/set_mode" && typeof p.modeId === "string") {
       const modes = this.session.response.modes as { currentModeId?: string } | undefined;
       // Agents that send no current_mode_update (the Claude adapter) still get everyone told.
@@ -651,7 +681,7 @@ export class Mux {
 
   private agentRequestIn(req: RpcRequest): void {
     if (req.method === "session/request_permission") {
-      return this.permissions.request(req.id, (req.params ?? {}) as Record<string, unknown>);
+      return this.permissions.request(req.id, asObject(req.params));
     }
     this.calls.handle(req);
   }
