@@ -30,7 +30,7 @@ import { PermissionBroker } from "./permissions.ts";
 import type { Sink } from "./outlet.ts";
 
 /** Agent output between two nudges of the garbage collector (see agentOutput). */
-const COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
+const COLLECT_EVERY_BYTES = 1024 * 1024;
 
 /**
  * When every live frontend has this much waiting, the mux stops reading the agent until one has
@@ -212,7 +212,7 @@ export class Mux {
     this.agentSplitter.push(chunk);
     // Every update leaves short-lived garbage (its decoded form). Left to itself the collector
     // lets a fast stream grow the heap far past what is live; a collection every few MiB of
-    // output keeps resident memory near the live set (a few ms per 4 MiB, measured).
+    // output keeps resident memory near the live set (a few ms per MiB, measured).
     this.sinceCollect += chunk.length;
     if (this.sinceCollect > COLLECT_EVERY_BYTES) {
       this.sinceCollect = 0;
