@@ -787,10 +787,11 @@ async function main(): Promise<void> {
       met: replayMs < 150,
     },
     {
-      what: "mux resident memory with 100 frontends < 100 MB (peak, VmHWM, in MiB)",
-      measured: `${mib(hwm)} peak; VmRSS ${mib(rss)}, ${mib(settled)} settled`,
+      what: "mux resident memory with 100 frontends < 100 MB (peak, VmHWM; 100 MB = 95.4 MiB)",
+      measured: `${mib(hwm)} (${((hwm * 1024) / 1e6).toFixed(1)} MB) peak; VmRSS ${mib(rss)}, ${mib(settled)} settled`,
       peer: "158 MB",
-      met: hwm < 100 * 1024,
+      // /proc reports KiB; the target is in MB (10^6 bytes).
+      met: hwm * 1024 < 100e6,
     },
   ];
   const targetTable = table(

@@ -37,7 +37,7 @@ const COLLECT_EVERY_BYTES = 1024 * 1024;
  * room: the pipe holds the backlog (and slows the agent) instead of the mux's memory, and
  * updates wait in one place instead of in every frontend's queue.
  */
-export const PAUSE_AGENT_AT_BYTES = 256 * 1024;
+export const PAUSE_AGENT_AT_BYTES = 64 * 1024;
 
 /** Frontend names come from the client's own initialize; keep them printable in logs. */
 const MAX_NAME_CHARS = 64;
