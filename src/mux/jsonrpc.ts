@@ -151,10 +151,6 @@ export function errorResponse(id: JsonRpcId | null, error: RpcError): RpcRespons
   return { jsonrpc: "2.0", id, error };
 }
 
-export function resultResponse(id: JsonRpcId, result: unknown): RpcResponse {
-  return { jsonrpc: "2.0", id, result: result ?? null };
-}
-
 /** Params (or any member) as an object; anything else (absent, array, scalar) as an empty one. */
 export function asObject(v: unknown): Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v)
