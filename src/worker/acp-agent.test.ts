@@ -1,0 +1,322 @@
+/**
+ * The worker's driver of one ACP agent, against real fake-agent processes: the events it emits,
+ * their order, and the agent's life from start to stop or crash.
+ */
+import * as acp from "@agentclientprotocol/sdk";
+import { afterEach, expect, test } from "bun:test";
+import { EventKind } from "../gen/switchboard/v1/common_pb.ts";
+import type { Mux } from "../mux/mux.ts";
+import { FAKE_AGENT } from "../testing/clients.ts";
+import { Cleanups, isRunning, waitFor } from "../testing/procs.ts";
+import { AcpAgent, type AcpAgentOptions } from "./acp-agent.ts";
+
+interface Ev {
+  kind: EventKind;
+  json: Record<string, unknown>;
+  actor: string;
+}
+
+const cleanups = new Cleanups();
+afterEach(() => cleanups.runAll());
+
+/** An agent whose events are recorded; `onEvent` sees each one as it is emitted. */
+function startAgent(opts: Partial<AcpAgentOptions> = {}, onEvent?: (e: Ev) => void) {
+  const events: Ev[] = [];
+  const logs: string[] = [];
+  const agent: AcpAgent = new AcpAgent({
+    agentId: "a1",
+    cwd: cleanups.scratch("acp-agent"),
+    command: FAKE_AGENT,
+    emit: (kind, p) => {
+      const e = { kind, json: p.json as Record<string, unknown>, actor: p.actor ?? "" };
+      events.push(e);
+      onEvent?.(e);
+    },
+    log: (l) => logs.push(l),
+    ...opts,
+  });
+  cleanups.add(() => agent.stop());
+  const of = (kind: EventKind) => events.filter((e) => e.kind === kind);
+  const until = (pred: (e: Ev) => boolean, what: string) =>
+    waitFor(() => events.some(pred), what, 10_000);
+  return { agent, events, logs, of, until };
+}
+
+const text = (t: string) => [{ type: "text", text: t }];
+const isStatus = (s: string) => (e: Ev) => e.kind === EventKind.AGENT_STATUS && e.json.status === s;
+/** The text of an agent_message_chunk event, else null. */
+function chunkText(e: Ev): string | null {
+  const u = e.json.update as { sessionUpdate?: string; content?: { text?: string } } | undefined;
+  return e.kind === EventKind.SESSION_UPDATE && u?.sessionUpdate === "agent_message_chunk"
+    ? (u.content?.text ?? "")
+    : null;
+}
+/** A compact picture of events for order assertions. */
+function shape(e: Ev): string {
+  const kind = EventKind[e.kind];
+  if (e.kind === EventKind.AGENT_STATUS) return `${kind}:${e.json.status}`;
+  if (e.kind === EventKind.TURN_FINISHED) return `${kind}:${e.json.stopReason ?? "error"}`;
+  if (e.kind === EventKind.SESSION_UPDATE)
+    return `${kind}:${(e.json.update as { sessionUpdate: string }).sessionUpdate}`;
+  return kind;
+}
+
+/** Starts an agent and waits until the fake agent's post-session update arrived. */
+async function started(opts: Partial<AcpAgentOptions> = {}) {
+  const t = startAgent(opts);
+  await t.agent.start();
+  await t.until((e) => shape(e).endsWith("available_commands_update"), "available commands");
+  return t;
+}
+
+/** An SDK client in this process attached to the agent's mux, like an editor on the socket. */
+async function editor(mux: Mux, name: string, answer?: string) {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const readable = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+  const sink = {
+    write: (d: Uint8Array) => (controller.enqueue(d.slice()), d.length),
+    end: () => controller.close(),
+  };
+  const frontend = mux.attach(sink, { name });
+  const writable = new WritableStream<Uint8Array>({ write: (c) => frontend.receive(c) });
+  const conn = acp
+    .client({ name })
+    .onNotification("session/update", () => {})
+    .onNotification("*", () => {})
+    .onRequest("session/request_permission", async ({ signal }) => {
+      if (answer) return { outcome: { outcome: "selected", optionId: answer } };
+      return new Promise<never>((_, reject) => signal.addEventListener("abort", reject));
+    })
+    .connect(acp.ndJsonStream(writable, readable));
+  await conn.agent.request("initialize", { protocolVersion: 1, clientCapabilities: {} });
+  const { sessionId } = await conn.agent.request("session/new", { cwd: "/", mcpServers: [] });
+  return { conn, sessionId };
+}
+
+test("start reports starting, the session's facts, then idle and the frontends", async () => {
+  const { events, agent } = await started();
+  expect(events.slice(0, 4).map(shape)).toEqual([
+    "AGENT_STATUS:starting",
+    "SESSION_INFO",
+    "AGENT_STATUS:idle",
+    "FRONTENDS",
+  ]);
+  const info = events[1]!.json;
+  expect(info.sessionId).toStartWith("sess-");
+  expect((info.agentInfo as { name: string }).name).toBe("fake-agent");
+  expect((info.agentCapabilities as { loadSession: boolean }).loadSession).toBe(true);
+  expect((info.modes as { currentModeId: string }).currentModeId).toBe("code");
+  expect((info.configOptions as { id: string }[])[0]!.id).toBe("model");
+  expect(events[3]!.json).toEqual({ frontends: ["hub"] });
+  expect(agent.running).toBe(true);
+  await expect(agent.start()).rejects.toThrow("started already");
+});
+
+test("a prompt streams, in order: prompt, working, its updates, turn finished, idle", async () => {
+  const { agent, events, until } = await started();
+  const from = events.length;
+  await agent.prompt(text("say hello\nchunks 50\nsay bye"), "alice");
+  await waitFor(() => events.slice(from).some(isStatus("idle")), "turn end");
+  const turn = events.slice(from);
+  expect(turn.map(shape)).toEqual([
+    "PROMPT",
+    "AGENT_STATUS:working",
+    ...Array(52).fill("SESSION_UPDATE:agent_message_chunk"),
+    "TURN_FINISHED:end_turn",
+    "AGENT_STATUS:idle",
+  ]);
+  expect(turn[0]!.json).toEqual({ prompt: text("say hello\nchunks 50\nsay bye") });
+  expect(turn[0]!.actor).toBe("alice");
+  expect(turn[1]!.actor).toBe("alice");
+  expect(turn.map(chunkText).filter((t) => t !== null)).toEqual([
+    "hello",
+    ...Array.from({ length: 50 }, (_, i) => `c${i} `),
+    "bye",
+  ]);
+  expect(turn[2]!.actor).toBe("agent");
+  expect(turn.at(-2)!.json).toEqual({ stopReason: "end_turn" });
+});
+
+test("a second prompt while a turn runs is refused, not queued", async () => {
+  const { agent, events } = await started();
+  await agent.prompt(text("slow 3 100"), "alice");
+  await expect(agent.prompt(text("say again"), "bob")).rejects.toThrow("a turn is already running");
+  await waitFor(() => events.some((e) => e.kind === EventKind.TURN_FINISHED), "turn end");
+  expect(events.filter((e) => e.kind === EventKind.PROMPT).length).toBe(1);
+  expect(events.map(chunkText)).not.toContain("again");
+});
+
+test("a permission answered from here: waiting, resolved by the user, working, then the turn ends", async () => {
+  const { agent, events, of, until } = await started();
+  const from = events.length;
+  await agent.prompt(text("permission Deploy"), "alice");
+  await until((e) => e.kind === EventKind.PERMISSION_REQUEST, "permission request");
+  const req = of(EventKind.PERMISSION_REQUEST)[0]!;
+  const requestId = req.json.requestId as string;
+  expect((req.json.request as acp.RequestPermissionRequest).toolCall.title).toBe("Deploy");
+  expect(events.at(-1)!.json).toEqual({ status: "waiting" });
+
+  await expect(agent.answerPermission("99", { optionId: "allow" }, "bob")).rejects.toThrow(
+    'unknown permission request "99"',
+  );
+  await expect(agent.answerPermission(requestId, { optionId: "nope" }, "bob")).rejects.toThrow(
+    "offers no option",
+  );
+  await agent.answerPermission(requestId, { optionId: "allow" }, "bob");
+  await waitFor(() => events.slice(from).some(isStatus("idle")), "turn end");
+  const resolved = of(EventKind.PERMISSION_RESOLVED);
+  expect(resolved).toEqual([
+    {
+      kind: EventKind.PERMISSION_RESOLVED,
+      json: { requestId, outcome: { outcome: "selected", optionId: "allow" } },
+      actor: "bob",
+    },
+  ]);
+  const order = events.slice(from).map(shape);
+  const at = (s: string) => order.indexOf(s);
+  expect(at("PERMISSION_REQUEST")).toBeLessThan(at("AGENT_STATUS:waiting"));
+  expect(at("AGENT_STATUS:waiting")).toBeLessThan(at("PERMISSION_RESOLVED"));
+  expect(order[at("PERMISSION_RESOLVED") + 1]).toBe("AGENT_STATUS:working");
+  expect(events.map(chunkText)).toContain("permission: selected allow");
+  expect(order.slice(-2)).toEqual(["TURN_FINISHED:end_turn", "AGENT_STATUS:idle"]);
+  await expect(agent.answerPermission(requestId, { cancelled: true }, "bob")).rejects.toThrow(
+    "already resolved",
+  );
+});
+
+test("answering inside the emit callback (while the mux is writing to us) works", async () => {
+  const { agent, events, until } = startAgent({}, (e) => {
+    // Synchronous, from inside the mux's write to the hub frontend.
+    if (e.kind === EventKind.PERMISSION_REQUEST)
+      void agent.answerPermission(e.json.requestId as string, { optionId: "allow" }, "eve");
+  });
+  await agent.start();
+  await agent.prompt(text("permission"), "eve");
+  await until((e) => e.kind === EventKind.TURN_FINISHED, "turn end");
+  expect(events.map(chunkText)).toContain("permission: selected allow");
+  expect(events.find((e) => e.kind === EventKind.PERMISSION_RESOLVED)!.actor).toBe("eve");
+});
+
+test("an editor on the same mux answers the permission and prompts: its name is the actor", async () => {
+  const { agent, events, of, until } = await started();
+  const ed = await editor(agent.mux!, "editor", "reject");
+  await until((e) => JSON.stringify(e.json) === '{"frontends":["hub","editor"]}', "two frontends");
+
+  await agent.prompt(text("permission"), "alice");
+  await until((e) => e.kind === EventKind.PERMISSION_RESOLVED, "resolution");
+  const [req] = of(EventKind.PERMISSION_REQUEST);
+  const [res] = of(EventKind.PERMISSION_RESOLVED);
+  expect(res!.actor).toBe("editor");
+  expect(res!.json).toEqual({
+    requestId: req!.json.requestId,
+    outcome: { outcome: "selected", optionId: "reject" },
+  });
+  await until((e) => e.kind === EventKind.TURN_FINISHED, "turn end");
+  await expect(
+    agent.answerPermission(req!.json.requestId as string, { optionId: "allow" }, "bob"),
+  ).rejects.toThrow("already resolved");
+  await until(isStatus("idle"), "idle");
+
+  // The editor's own turn: its prompt echoed with its name, its end reported too.
+  const from = events.length;
+  const r = await ed.conn.agent.request("session/prompt", {
+    sessionId: ed.sessionId,
+    prompt: [{ type: "text", text: "say from the editor" }],
+  });
+  expect(r.stopReason).toBe("end_turn");
+  await waitFor(() => events.slice(from).some(isStatus("idle")), "editor turn end");
+  const turn = events.slice(from);
+  expect(turn.map(shape)).toEqual([
+    "SESSION_UPDATE:user_message_chunk",
+    "AGENT_STATUS:working",
+    "SESSION_UPDATE:agent_message_chunk",
+    "TURN_FINISHED:end_turn",
+    "AGENT_STATUS:idle",
+  ]);
+  expect(turn.map((e) => e.actor)).toEqual(["editor", "editor", "agent", "editor", "agent"]);
+});
+
+test("cancel during a slow turn ends it as cancelled", async () => {
+  const { agent, events, until } = await started();
+  await agent.prompt(text("slow 100 50"), "alice");
+  await until((e) => chunkText(e) === "s1 ", "two chunks");
+  await agent.cancel("carol");
+  await until((e) => e.kind === EventKind.TURN_FINISHED, "turn end");
+  const finished = events.find((e) => e.kind === EventKind.TURN_FINISHED)!;
+  expect(finished.json).toEqual({ stopReason: "cancelled" });
+  await until(isStatus("idle"), "idle");
+  expect(events.filter((e) => chunkText(e)?.startsWith("s")).length).toBeLessThan(100);
+});
+
+test("mode and config changes from here appear in the stream under the user's name", async () => {
+  const { agent, events, until } = await started({ env: { FAKE_AGENT_NO_MODE_UPDATE: "1" } });
+  await agent.setMode("ask", "dave");
+  await agent.setConfigOption("model", "smart", "dave");
+  const updates = events
+    .filter((e) => e.actor === "dave")
+    .map((e) => (e.json as { update: Record<string, unknown> }).update);
+  expect(updates[0]).toEqual({ sessionUpdate: "current_mode_update", currentModeId: "ask" });
+  expect(updates[1]!.sessionUpdate).toBe("config_option_update");
+  expect(JSON.stringify(updates[1])).toContain('"currentValue":"smart"');
+  await expect(agent.setMode("nope", "dave")).rejects.toThrow("unknown mode nope");
+  await expect(agent.setConfigOption("model", "huge", "dave")).rejects.toThrow("unknown model");
+  await until(isStatus("idle"), "still idle");
+});
+
+test("a crash fails the turn and reports the exit code and stderr", async () => {
+  const { agent, events, logs, until } = await started();
+  await agent.prompt(text("crash 7"), "alice");
+  await until(isStatus("failed"), "failed status");
+  const finished = events.find((e) => e.kind === EventKind.TURN_FINISHED)!;
+  expect(String(finished.json.error)).toContain("code 7");
+  const failed = events.at(-1)!;
+  expect(failed.kind).toBe(EventKind.AGENT_STATUS);
+  expect(String(failed.json.message)).toContain("exited (code 7)");
+  expect(failed.json.stderr).toContain("fake-agent: crashing on request");
+  expect(events.indexOf(finished)).toBeLessThan(events.indexOf(failed));
+  expect(logs.join("\n")).toContain("agent a1: stderr: fake-agent: crashing on request");
+  expect(agent.running).toBe(false);
+  await expect(agent.prompt(text("say hi"), "alice")).rejects.toThrow("not running");
+});
+
+test("stop ends the process, fails a running turn, and reports stopped", async () => {
+  const { agent, events } = await started();
+  const pid = agent.pid!;
+  expect(isRunning(pid)).toBe(true);
+  await agent.prompt(text("hang"), "alice");
+  await agent.stop();
+  expect(isRunning(pid)).toBe(false);
+  expect(agent.running).toBe(false);
+  expect(events.slice(-2)).toEqual([
+    { kind: EventKind.TURN_FINISHED, json: { error: "the agent was stopped" }, actor: "agent" },
+    { kind: EventKind.AGENT_STATUS, json: { status: "stopped" }, actor: "agent" },
+  ]);
+  await agent.stop(); // twice is harmless
+  expect(events.filter(isStatus("stopped")).length).toBe(1);
+});
+
+test("a command that does not exist rejects start with a failed status", async () => {
+  const { agent, events } = startAgent({ command: ["/nonexistent/agent-binary"] });
+  await expect(agent.start()).rejects.toThrow("cannot start the agent");
+  expect(events.map(shape)).toEqual(["AGENT_STATUS:starting", "AGENT_STATUS:failed"]);
+  expect(String(events[1]!.json.message)).toContain("/nonexistent/agent-binary");
+  expect(agent.running).toBe(false);
+});
+
+test("an agent that exits before answering fails start with its stderr", async () => {
+  const { agent, events } = startAgent({ command: ["sh", "-c", "echo no api key >&2; exit 2"] });
+  await expect(agent.start()).rejects.toThrow("exited (code 2): no api key");
+  const failed = events.at(-1)!;
+  expect(failed.json).toMatchObject({ status: "failed", stderr: ["no api key"] });
+  expect(events.some((e) => e.kind === EventKind.SESSION_INFO)).toBe(false);
+});
+
+test("an agent that never answers initialize fails start after the timeout and is stopped", async () => {
+  const { agent, events } = startAgent({
+    command: ["sh", "-c", "cat >/dev/null"],
+    startTimeoutMs: 200,
+  });
+  await expect(agent.start()).rejects.toThrow("initialize: no answer within 200 ms");
+  expect(events.map(shape)).toEqual(["AGENT_STATUS:starting", "AGENT_STATUS:failed"]);
+  expect(agent.running).toBe(false);
+});

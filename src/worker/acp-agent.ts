@@ -1,0 +1,339 @@
+/**
+ * The worker's driver of one ACP agent: the process, a Mux around it (which keeps serving other
+ * frontends, such as editors attached over a socket), and the hub's own in-process frontend,
+ * whose view of the session becomes one ordered stream of events.
+ *
+ * Order: every event is emitted synchronously while handling the mux's line that caused it, so
+ * the stream has the mux's order: a turn's updates come before its TURN_FINISHED, a permission
+ * request before its resolution.
+ */
+import { EventKind } from "../gen/switchboard/v1/common_pb.ts";
+import { AgentProcess } from "../mux/agent-process.ts";
+import { asObject, ErrorCode, type RpcNotification, type RpcRequest } from "../mux/jsonrpc.ts";
+import { EXT, Mux, type AgentExit } from "../mux/mux.ts";
+import { PERMISSION_RESOLVED } from "../mux/permissions.ts";
+import { MuxPeer } from "./mux-peer.ts";
+import { Permissions, type PermissionAnswer } from "./permission-requests.ts";
+
+/** How long the agent gets to answer initialize, then session/new (npx may download first). */
+export const START_TIMEOUT_MS = 120_000;
+/** How long session/set_mode or set_config_option may take before the caller hears an error. */
+export const CONTROL_TIMEOUT_MS = 30_000;
+/** The hub's frontend name: other frontends see it, and the mux reports it as `by`. */
+export const HUB_FRONTEND = "hub";
+/** No fs or terminal offered: the mux serves those itself, confined to the workspace. */
+const INITIALIZE = {
+  protocolVersion: 1,
+  clientCapabilities: {},
+  clientInfo: { name: "switchboard-worker", version: "1" },
+};
+/** The actor of what the agent did by itself. */
+const AGENT = "agent";
+
+export interface AgentEventSink {
+  (kind: EventKind, payload: { json?: unknown; data?: Uint8Array; actor?: string }): void;
+}
+
+export interface AcpAgentOptions {
+  agentId: string;
+  /** Workspace folder; the agent runs there and the session is rooted there. */
+  cwd: string;
+  command: string[];
+  /** Added to the worker's own environment. */
+  env?: Record<string, string>;
+  /** Every event of the session stream, in order; the caller numbers and stores them. */
+  emit: AgentEventSink;
+  log?: (line: string) => void;
+  /** Overrides START_TIMEOUT_MS (tests). */
+  startTimeoutMs?: number;
+}
+
+export type AgentStatusName = "starting" | "idle" | "working" | "waiting" | "stopped" | "failed";
+
+type Phase = "new" | "starting" | "running" | "stopping" | "ended";
+
+export class AcpAgent {
+  readonly socketPath?: string;
+  private readonly opts: AcpAgentOptions;
+  private phase: Phase = "new";
+  private proc: AgentProcess | null = null;
+  private _mux: Mux | null = null;
+  private peer: MuxPeer | null = null;
+  private sessionId = "";
+  private status: AgentStatusName | null = null;
+  /** The running turn and the frontend that prompted it (ours is HUB_FRONTEND). */
+  private turn: { frontend: string } | null = null;
+  private currentModeId: string | null = null;
+  private exit: AgentExit | null = null;
+  /** Settles after the exit was reported (see onExit). */
+  private ended: Promise<void> | null = null;
+  private stopping: Promise<void> | null = null;
+  private readonly permissions: Permissions;
+
+  constructor(opts: AcpAgentOptions) {
+    this.opts = opts;
+    this.permissions = new Permissions({
+      emit: (kind, json, actor) => this.emit(kind, json, actor),
+      respond: (id, result) => this.peer?.respond(id, { result }),
+      settle: (actor) => this.settle(actor),
+      hub: HUB_FRONTEND,
+    });
+  }
+
+  /** The agent's process is alive (from start until it exits). */
+  get running(): boolean {
+    return this.proc !== null && this.exit === null;
+  }
+
+  /** The multiplexer, for more frontends (an editor's socket, tests); null before start. */
+  get mux(): Mux | null {
+    return this._mux;
+  }
+
+  get pid(): number | null {
+    return this.proc?.pid ?? null;
+  }
+
+  async start(): Promise<void> {
+    if (this.phase !== "new") throw new Error("the agent was started already");
+    this.phase = "starting";
+    this.setStatus("starting", AGENT);
+    const { command, cwd, env, log } = this.opts;
+    let mux!: Mux;
+    try {
+      this.proc = new AgentProcess({
+        command,
+        cwd,
+        env: { ...process.env, ...env },
+        onOutput: (c) => mux.agentOutput(c),
+        readGate: () => mux.roomForAgent(),
+        onStderr: log && ((c) => this.log(`stderr: ${new TextDecoder().decode(c).trimEnd()}`)),
+      });
+    } catch (e) {
+      this.phase = "ended";
+      this.setStatus("failed", AGENT, { message: (e as Error).message, stderr: [] });
+      throw e;
+    }
+    mux = this._mux = new Mux({ agent: this.proc, log: (l) => this.log(`mux: ${l}`) });
+    this.peer = new MuxPeer(mux, HUB_FRONTEND, {
+      notification: (n) => this.onNotification(n),
+      request: (r) => this.onRequest(r),
+      log: (l) => this.log(l),
+    });
+    this.ended = this.proc.exited.then((exit) => this.onExit(exit));
+    const timeout = this.opts.startTimeoutMs ?? START_TIMEOUT_MS;
+    try {
+      const init = asObject(await this.peer.call("initialize", INITIALIZE, timeout));
+      // Emitted in the answer's own step, so SESSION_INFO and idle lead what follows it.
+      await this.peer.call("session/new", { cwd, mcpServers: [] }, timeout, (result) => {
+        const r = asObject(result);
+        this.sessionId = String(r.sessionId);
+        this.currentModeId = (asObject(r.modes).currentModeId as string | undefined) ?? null;
+        const { modes, models, configOptions } = r;
+        const { agentInfo, agentCapabilities } = init;
+        this.emit(EventKind.SESSION_INFO, {
+          sessionId: this.sessionId,
+          ...{ modes, models, configOptions, agentInfo, agentCapabilities },
+        });
+        this.phase = "running";
+        this.settle(AGENT);
+      });
+    } catch (e) {
+      if (!this.exit) {
+        // The agent lives but did not answer well: report why, then end it quietly.
+        const message = `the agent did not start: ${(e as Error).message}`;
+        this.setStatus("failed", AGENT, { message, stderr: lines(this.proc.stderrTail()) });
+        this.phase = "stopping";
+        await this.proc.stop();
+        await this.ended;
+        throw new Error(message);
+      }
+      await this.ended;
+      throw new Error(`the agent did not start: ${exitMessage(this.exit)}`);
+    }
+  }
+
+  /** Resolves once the prompt is sent; the turn's end arrives as TURN_FINISHED. */
+  async prompt(prompt: unknown[], actor: string): Promise<void> {
+    const peer = this.ready();
+    if (!Array.isArray(prompt)) throw new Error("a prompt is an array of ACP content blocks");
+    if (this.turn) {
+      const by = this.turn.frontend === HUB_FRONTEND ? "" : ` (by ${this.turn.frontend})`;
+      throw new Error(`a turn is already running${by}`);
+    }
+    this.turn = { frontend: HUB_FRONTEND };
+    this.emit(EventKind.PROMPT, { prompt }, actor);
+    this.settle(actor);
+    peer.request("session/prompt", { sessionId: this.sessionId, prompt }, (r) => {
+      // Agent exit fails the prompt before it withdraws permission requests; end those first.
+      if (this.exit) this.permissions.abandon();
+      const stopped = this.exit && this.phase === "stopping";
+      const error = stopped ? "the agent was stopped" : r.error?.message;
+      const stopReason = asObject(r.result).stopReason;
+      this.emit(EventKind.TURN_FINISHED, error !== undefined ? { error } : { stopReason }, AGENT);
+      this.turn = null;
+      this.settle(AGENT);
+    });
+  }
+
+  async cancel(actor: string): Promise<void> {
+    const peer = this.ready();
+    // The mux cancels open permission requests in our name; they are reported as this actor's.
+    this.permissions.cancelActor = actor;
+    peer.notify("session/cancel", { sessionId: this.sessionId });
+  }
+
+  async answerPermission(requestId: string, outcome: PermissionAnswer, actor: string) {
+    this.permissions.answer(requestId, outcome, actor);
+  }
+
+  async setMode(modeId: string, actor: string): Promise<void> {
+    const params = { sessionId: this.sessionId, modeId };
+    await this.ready().call("session/set_mode", params, CONTROL_TIMEOUT_MS, () => {
+      // The mux tells the other frontends of our change, never us: the stream says it here.
+      if (this.currentModeId === modeId) return;
+      this.currentModeId = modeId;
+      this.sessionUpdate({ sessionUpdate: "current_mode_update", currentModeId: modeId }, actor);
+    });
+  }
+
+  async setConfigOption(configId: string, value: string, actor: string): Promise<void> {
+    const params = { sessionId: this.sessionId, configId, value };
+    await this.ready().call("session/set_config_option", params, CONTROL_TIMEOUT_MS, (result) => {
+      const configOptions = asObject(result).configOptions;
+      if (Array.isArray(configOptions))
+        this.sessionUpdate({ sessionUpdate: "config_option_update", configOptions }, actor);
+    });
+  }
+
+  /** Ends the agent's process group; AGENT_STATUS stopped follows its exit. */
+  stop(): Promise<void> {
+    if (!this.proc || this.phase === "ended") return Promise.resolve();
+    const proc = this.proc;
+    this.phase = "stopping";
+    this.stopping ??= (async () => {
+      await proc.stop();
+      // The leader may have exited cleanly while things it started live on in its group.
+      proc.kill("SIGKILL");
+      await this.ended;
+    })();
+    return this.stopping;
+  }
+
+  // ---------------------------------------------------------------- from the mux
+
+  private onNotification(n: RpcNotification): void {
+    const p = asObject(n.params);
+    switch (n.method) {
+      case "session/update":
+        return this.onUpdate(p);
+      case PERMISSION_RESOLVED:
+        return this.permissions.resolved(p);
+      case "$/cancel_request":
+        return this.permissions.withdrawn(asObject(n.params).requestId);
+      case EXT.frontends: {
+        const list = Array.isArray(p.frontends) ? p.frontends : [];
+        const frontends = list.map((f) => String(asObject(f).name));
+        return this.emit(EventKind.FRONTENDS, { frontends }, "");
+      }
+      case EXT.turnFinished:
+        return this.otherTurnFinished(p);
+      // EXT.agentExited: onExit reports it, with the same facts, for every way of ending.
+    }
+  }
+
+  private onUpdate(params: Record<string, unknown>): void {
+    const update = asObject(params.update);
+    if (update.sessionUpdate === "current_mode_update" && typeof update.currentModeId === "string")
+      this.currentModeId = update.currentModeId;
+    // The mux marks prompts it echoes from another frontend with that frontend's name.
+    const by = asObject(asObject(update._meta).switchboard).frontend;
+    const echo = update.sessionUpdate === "user_message_chunk";
+    const actor = typeof by === "string" ? by : echo ? "" : AGENT;
+    this.emit(EventKind.SESSION_UPDATE, params, actor);
+    if (echo && typeof by === "string" && !this.turn) {
+      this.turn = { frontend: by };
+      this.settle(by);
+    }
+  }
+
+  /** Another frontend's turn ended (ours ends with the prompt's answer). */
+  private otherTurnFinished(p: Record<string, unknown>): void {
+    const frontend = String(p.frontend ?? "");
+    const error = p.error ? String(asObject(p.error).message ?? "error") : undefined;
+    const json = error !== undefined ? { error } : { stopReason: p.stopReason };
+    this.emit(EventKind.TURN_FINISHED, json, frontend);
+    if (this.turn?.frontend === frontend) this.turn = null;
+    this.settle(AGENT);
+  }
+
+  private onRequest(r: RpcRequest): void {
+    if (r.method === "session/request_permission")
+      return this.permissions.requested(r.id, asObject(r.params));
+    const message = `the hub frontend does not serve ${r.method}`;
+    this.peer?.respond(r.id, { error: { code: ErrorCode.methodNotFound, message } });
+  }
+
+  private async onExit(exit: AgentExit): Promise<void> {
+    // Set first: the mux now fails what waits on the agent, and those answers read it.
+    this.exit = exit;
+    this._mux!.agentExited(exit);
+    await this.peer!.closed;
+    this.permissions.abandon();
+    if (this.turn) {
+      // A turn of another frontend: its answer (and turn_finished) will never come.
+      this.emit(EventKind.TURN_FINISHED, { error: exitMessage(exit) }, AGENT);
+      this.turn = null;
+    }
+    const failed = { message: exitMessage(exit), stderr: lines(exit.stderr) };
+    if (this.phase === "stopping") this.setStatus("stopped", AGENT);
+    else this.setStatus("failed", AGENT, failed);
+    this.phase = "ended";
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private ready(): MuxPeer {
+    if (this.phase !== "running" || !this.peer) {
+      const why = this.phase === "new" || this.phase === "starting" ? "not started" : "not running";
+      throw new Error(`the agent ${this.opts.agentId} is ${why}`);
+    }
+    return this.peer;
+  }
+
+  /** The status that follows from the state; emitted only when it changes. */
+  private settle(actor: string): void {
+    if (this.exit || this.phase !== "running") return;
+    const status = this.permissions.open > 0 ? "waiting" : this.turn ? "working" : "idle";
+    if (status !== this.status) this.setStatus(status, actor);
+  }
+
+  private setStatus(status: AgentStatusName, actor: string, extra: object = {}): void {
+    // After the final status nothing changes any more.
+    if (this.status === "failed" || this.status === "stopped") return;
+    this.status = status;
+    this.emit(EventKind.AGENT_STATUS, { status, ...extra }, actor);
+  }
+
+  private sessionUpdate(update: Record<string, unknown>, actor: string): void {
+    this.emit(EventKind.SESSION_UPDATE, { sessionId: this.sessionId, update }, actor);
+  }
+
+  private emit(kind: EventKind, json: unknown, actor = ""): void {
+    this.opts.emit(kind, { json, actor });
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(`agent ${this.opts.agentId}: ${line}`);
+  }
+}
+
+function exitMessage(exit: AgentExit): string {
+  const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+  const last = lines(exit.stderr).at(-1);
+  return `the agent exited (${how})${last ? `: ${last}` : ""}`;
+}
+
+function lines(text: string): string[] {
+  return text.split("\n").filter((l) => l.trim() !== "");
+}
