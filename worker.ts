@@ -3,6 +3,7 @@
  */
 import pkg from "./package.json" with { type: "json" };
 import { ATTACH_HELP, runAttach } from "./src/cli/attach.ts";
+import { CONNECT_HELP, runConnect } from "./src/cli/connect.ts";
 import { UsageError } from "./src/cli/args.ts";
 import { LS_HELP, runLs } from "./src/cli/ls.ts";
 import { MUX_HELP, runMux } from "./src/cli/mux.ts";
@@ -13,6 +14,7 @@ Commands:
   mux [options] -- <agent command…>       run an ACP agent for your editor and share its session
   attach <socket-path | pid | name>       join a live session from any stdio ACP client
   ls [--json]                             list live sessions
+  connect --hub URL [--key KEY]           link this machine to a hub and run its agents
 
 Options: --help (also after a command), --version`;
 
@@ -23,6 +25,7 @@ const commands: Record<
   mux: { run: runMux, help: MUX_HELP },
   attach: { run: runAttach, help: ATTACH_HELP },
   ls: { run: runLs, help: LS_HELP },
+  connect: { run: runConnect, help: CONNECT_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {

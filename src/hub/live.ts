@@ -1,0 +1,180 @@
+/**
+ * The browser's live WebSocket (/live). A client subscribes to a stream with its cursor (the
+ * last seq it holds); the hub sends every stored event after it, page by page as the socket
+ * drains, and then, in the same synchronous step as the last read, joins the stream's topic,
+ * so no event falls between replay and live and none comes twice. Live events go out with
+ * Bun's native publish: one encoding, every subscriber.
+ */
+import type { Database } from "bun:sqlite";
+import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import type { ServerWebSocket } from "bun";
+import type { Event } from "../gen/switchboard/v1/common_pb.ts";
+import { ClientFrameSchema, ServerFrameSchema } from "../gen/switchboard/v1/live_pb.ts";
+import { Role } from "../gen/switchboard/v1/common_pb.ts";
+import type { Caller } from "./caller.ts";
+import { roleOf, usersOfWorkspace, workspaceOfStream } from "./rights.ts";
+import type { EventLog } from "./store/events.ts";
+
+/** The largest frame a browser may send (subscriptions and pings are tiny). */
+export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
+/** Streams one socket may follow at once. */
+export const MAX_SUBSCRIPTIONS = 256;
+/** A terminal client this far behind a snapshot gets the snapshot and the tail instead. */
+export const SNAPSHOT_AFTER_BYTES = 256 * 1024;
+
+export interface LiveData {
+  kind: "live";
+  caller: Caller;
+  subs: Map<string, { live: boolean; generation: number }>;
+}
+
+export type LiveSocket = ServerWebSocket<LiveData>;
+
+const topicOf = (streamId: string) => `s:${streamId}`;
+const userTopic = (userId: string) => `u:${userId}`;
+
+export function encodeServerFrame(
+  frame: MessageInitShape<typeof ServerFrameSchema>["frame"],
+): Uint8Array {
+  return toBinary(ServerFrameSchema, create(ServerFrameSchema, { frame }));
+}
+
+export class LiveHub {
+  private server: { publish(topic: string, data: Uint8Array): number } | null = null;
+  private readonly sockets = new Set<LiveSocket>();
+  private readonly drainWaiters = new Map<LiveSocket, () => void>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly events: EventLog,
+  ) {}
+
+  bind(server: { publish(topic: string, data: Uint8Array): number }): void {
+    this.server = server;
+  }
+
+  open(ws: LiveSocket): void {
+    this.sockets.add(ws);
+    ws.subscribe(userTopic(ws.data.caller.userId));
+  }
+
+  close(ws: LiveSocket): void {
+    this.sockets.delete(ws);
+    this.drainWaiters.get(ws)?.();
+    this.drainWaiters.delete(ws);
+  }
+
+  drain(ws: LiveSocket): void {
+    const w = this.drainWaiters.get(ws);
+    this.drainWaiters.delete(ws);
+    w?.();
+  }
+
+  message(ws: LiveSocket, raw: string | Buffer): void {
+    if (typeof raw === "string") return void ws.close(1003, "binary protobuf frames only");
+    if (raw.length > MAX_CLIENT_FRAME_BYTES) return void ws.close(1009, "frame too large");
+    let frame;
+    try {
+      frame = fromBinary(ClientFrameSchema, raw).frame;
+    } catch {
+      return void ws.close(1007, "not a ClientFrame");
+    }
+    switch (frame.case) {
+      case "subscribe":
+        void this.subscribe(ws, frame.value.streamId, frame.value.afterSeq);
+        return;
+      case "unsubscribe":
+        ws.data.subs.delete(frame.value.streamId);
+        ws.unsubscribe(topicOf(frame.value.streamId));
+        return;
+      case "ping":
+        ws.send(encodeServerFrame({ case: "pong", value: { nonce: frame.value.nonce } }));
+        return;
+      default:
+        return void ws.close(1007, "unknown frame");
+    }
+  }
+
+  /** Stored events were appended to a stream: send them to its live subscribers. */
+  published(streamId: string, events: Event[], head: number): void {
+    if (events.length === 0 || !this.server) return;
+    this.server.publish(
+      topicOf(streamId),
+      encodeServerFrame({
+        case: "events",
+        value: { streamId, events, live: true, headSeq: head },
+      }),
+    );
+  }
+
+  /** Tells every user with a role on the workspace (or the given users) to refetch `what`. */
+  changed(what: string, workspaceId: string, users?: string[]): void {
+    if (!this.server) return;
+    const frame = encodeServerFrame({ case: "changed", value: { what, workspaceId } });
+    for (const u of users ?? usersOfWorkspace(this.db, workspaceId)) {
+      this.server.publish(userTopic(u), frame);
+    }
+  }
+
+  /** Closes the sockets matching `pred` (a revoked device, a user whose rights changed). */
+  disconnect(pred: (c: Caller) => boolean, reason: string): void {
+    for (const ws of this.sockets) {
+      if (!pred(ws.data.caller)) continue;
+      ws.send(encodeServerFrame({ case: "closing", value: { reason } }));
+      ws.close(4001, reason.slice(0, 120));
+    }
+  }
+
+  private async subscribe(ws: LiveSocket, streamId: string, afterSeq: number): Promise<void> {
+    const err = (code: string, message: string) =>
+      ws.send(encodeServerFrame({ case: "error", value: { streamId, code, message } }));
+    const workspaceId = workspaceOfStream(this.db, streamId);
+    if (!workspaceId || roleOf(this.db, ws.data.caller.userId, workspaceId) < Role.VIEWER) {
+      return void err("not_found", "no such stream");
+    }
+    if (!ws.data.subs.has(streamId) && ws.data.subs.size >= MAX_SUBSCRIPTIONS) {
+      return void err("resource_exhausted", `at most ${MAX_SUBSCRIPTIONS} streams per socket`);
+    }
+    // A new subscription replaces an earlier one of the same stream (a client resyncing).
+    const generation = (ws.data.subs.get(streamId)?.generation ?? 0) + 1;
+    ws.data.subs.set(streamId, { live: false, generation });
+    ws.unsubscribe(topicOf(streamId));
+    const current = () =>
+      ws.readyState === 1 && ws.data.subs.get(streamId)?.generation === generation;
+
+    let cursor = Math.max(0, Math.floor(afterSeq));
+    let reset = false;
+    const h = this.events.head(streamId);
+    if (h && h.snapshot > cursor) {
+      const behind = this.events.bytesBetween(streamId, cursor, h.snapshot);
+      if (behind > SNAPSHOT_AFTER_BYTES) {
+        cursor = h.snapshot - 1;
+        reset = true;
+      }
+    }
+    if (h && cursor > h.head) cursor = h.head; // a client from a reset database: resend it all after head
+    for (;;) {
+      if (!current()) return;
+      const page = this.events.read(streamId, cursor);
+      const head = this.events.head(streamId)?.head ?? 0;
+      const last = page.at(-1)?.seq ?? cursor;
+      const caughtUp = last >= head;
+      if (caughtUp) {
+        // Same synchronous step as the read: nothing can be appended in between.
+        ws.subscribe(topicOf(streamId));
+        ws.data.subs.set(streamId, { live: true, generation });
+      }
+      const sent = ws.send(
+        encodeServerFrame({
+          case: "events",
+          value: { streamId, events: page, reset, live: caughtUp, headSeq: head },
+        }),
+      );
+      reset = false;
+      cursor = last;
+      if (caughtUp) return;
+      if (sent === -1) await new Promise<void>((r) => this.drainWaiters.set(ws, r));
+      if (sent === 0) return; // closed
+    }
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Test helpers for the hub: run the real `bun server.ts` process on a temporary data folder,
+ * call its Connect API as a browser would (with a cookie jar), and follow its live socket.
+ */
+import { create, fromBinary, toBinary, type DescService } from "@bufbuild/protobuf";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import { join } from "node:path";
+import {
+  ClientFrameSchema,
+  ServerFrameSchema,
+  type ServerFrame,
+} from "../gen/switchboard/v1/live_pb.ts";
+import type { Event } from "../gen/switchboard/v1/common_pb.ts";
+import { BUN, ROOT } from "./clients.ts";
+import { tempDir } from "./harness.ts";
+
+export const SERVER = join(ROOT, "server.ts");
+
+export interface HubRun {
+  url: string;
+  port: number;
+  dataDir: string;
+  /** The setup link's token when the hub printed one. */
+  setupToken: string | null;
+  proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  stdout(): string;
+  stderr(): string;
+  /** SIGTERM and wait. */
+  stop(): Promise<number>;
+  /** SIGKILL and wait. */
+  kill(): Promise<number>;
+}
+
+export interface HubRunOptions {
+  dataDir?: string;
+  port?: number;
+  args?: string[];
+  env?: Record<string, string | undefined>;
+  timeoutMs?: number;
+}
+
+/** Starts `bun server.ts` and waits for it to print its URL (and setup link, if any). */
+export async function startHub(opts: HubRunOptions = {}): Promise<HubRun> {
+  const dataDir = opts.dataDir ?? tempDir("hub");
+  const proc = Bun.spawn({
+    cmd: [BUN, SERVER, "--port", String(opts.port ?? 0), "--data", dataDir, ...(opts.args ?? [])],
+    env: { ...process.env, ...opts.env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let out = "";
+  let err = "";
+  void (async () => {
+    for await (const c of proc.stderr.pipeThrough(new TextDecoderStream())) err += c;
+  })();
+  const reader = proc.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  let url: string | null = null;
+  let setupToken: string | null = null;
+  const pump = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      out += value;
+    }
+  })();
+  while (Date.now() < deadline) {
+    const m = /Switchboard hub on (\S+)\n/.exec(out);
+    if (m) {
+      url = m[1]!;
+      // The setup line comes in the same write as the URL line.
+      const s = /\/setup#([A-Za-z0-9_-]+)\n/.exec(out);
+      setupToken = s ? s[1]! : null;
+      break;
+    }
+    if (proc.exitCode !== null) break;
+    await Bun.sleep(10);
+  }
+  void pump;
+  if (!url) {
+    proc.kill("SIGKILL");
+    throw new Error(`hub did not start:\n${out}\n${err}`);
+  }
+  const port = Number(new URL(url).port);
+  return {
+    url,
+    port,
+    dataDir,
+    setupToken,
+    proc,
+    stdout: () => out,
+    stderr: () => err,
+    stop: async () => (proc.kill("SIGTERM"), await proc.exited),
+    kill: async () => (proc.kill("SIGKILL"), await proc.exited),
+  };
+}
+
+/** Cookies as a browser keeps them for one origin (enough for the hub's one cookie). */
+export class CookieJar {
+  readonly cookies = new Map<string, string>();
+  header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+  take(res: Response): void {
+    for (const sc of res.headers.getSetCookie()) {
+      const [pair] = sc.split(";");
+      const eq = pair!.indexOf("=");
+      const name = pair!.slice(0, eq).trim();
+      const value = pair!.slice(eq + 1).trim();
+      if (/max-age=0/i.test(sc) || value === "") this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+}
+
+/** A browser-like session: its cookie jar and typed clients of the hub's services. */
+export function browser(url: string, opts: { origin?: string } = {}) {
+  const jar = new CookieJar();
+  const transport = createConnectTransport({
+    baseUrl: `${url}/api`,
+    useBinaryFormat: true,
+    fetch: (async (input: string | URL | Request, init?: RequestInit) => {
+      const headers = new Headers(init?.headers);
+      const cookie = jar.header();
+      if (cookie) headers.set("cookie", cookie);
+      headers.set("origin", opts.origin ?? url);
+      const res = await fetch(input, { ...init, headers });
+      jar.take(res);
+      return res;
+    }) as typeof fetch,
+  });
+  return {
+    jar,
+    client<S extends DescService>(service: S): Client<S> {
+      return createClient(service, transport);
+    },
+  };
+}
+
+/** A live socket as the web app opens it, recording every frame. */
+export async function liveSocket(url: string, jar: CookieJar, opts: { origin?: string } = {}) {
+  const ws = new WebSocket(`${url.replace(/^http/, "ws")}/live`, {
+    headers: { cookie: jar.header(), origin: opts.origin ?? url },
+  } as unknown as string[]);
+  ws.binaryType = "arraybuffer";
+  const frames: ServerFrame[] = [];
+  let closed: { code: number; reason: string } | null = null;
+  ws.onmessage = (m) =>
+    frames.push(fromBinary(ServerFrameSchema, new Uint8Array(m.data as ArrayBuffer)));
+  ws.onclose = (e) => void (closed = { code: e.code, reason: e.reason });
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error("live socket refused"));
+  });
+  const send = (frame: Parameters<typeof create<typeof ClientFrameSchema>>[1]) =>
+    ws.send(toBinary(ClientFrameSchema, create(ClientFrameSchema, frame)));
+  return {
+    ws,
+    frames,
+    closed: () => closed,
+    subscribe: (streamId: string, afterSeq = 0) =>
+      send({ frame: { case: "subscribe", value: { streamId, afterSeq } } }),
+    /** Every event received for a stream, in arrival order. */
+    events(streamId: string): Event[] {
+      return frames.flatMap((f) =>
+        f.frame.case === "events" && f.frame.value.streamId === streamId
+          ? f.frame.value.events
+          : [],
+      );
+    },
+    close: () => ws.close(),
+  };
+}
+
+/** Polls until `pred` holds (or throws after `timeoutMs`), returning its truthy value. */
+export async function until<T>(
+  pred: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await pred();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(10);
+  }
+}
