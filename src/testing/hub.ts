@@ -2,7 +2,13 @@
  * Test helpers for the hub: run the real `bun server.ts` process on a temporary data folder,
  * call its Connect API as a browser would (with a cookie jar), and follow its live socket.
  */
-import { create, fromBinary, toBinary, type DescService } from "@bufbuild/protobuf";
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type DescService,
+  type MessageInitShape,
+} from "@bufbuild/protobuf";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { join } from "node:path";
@@ -11,7 +17,8 @@ import {
   ServerFrameSchema,
   type ServerFrame,
 } from "../gen/switchboard/v1/live_pb.ts";
-import type { Event } from "../gen/switchboard/v1/common_pb.ts";
+import type { Event, EventSchema } from "../gen/switchboard/v1/common_pb.ts";
+import { HubFrameSchema, WorkerFrameSchema, type Command } from "../gen/switchboard/v1/link_pb.ts";
 import { BUN, ROOT } from "./clients.ts";
 import { tempDir } from "./harness.ts";
 
@@ -187,4 +194,37 @@ export async function until<T>(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await Bun.sleep(10);
   }
+}
+
+/** A worker driven by hand over /link: answers every command with success, records acks. */
+export async function rawWorker(url: string, credential: string) {
+  const ws = new WebSocket(`${url.replace(/^http/, "ws")}/link`, {
+    headers: { authorization: `Bearer ${credential}` },
+  } as unknown as string[]);
+  ws.binaryType = "arraybuffer";
+  let closed: { code: number; reason: string } | null = null;
+  const acks: number[] = [];
+  const commands: Command[] = [];
+  const send = (f: Parameters<typeof create<typeof WorkerFrameSchema>>[1]) =>
+    ws.send(toBinary(WorkerFrameSchema, create(WorkerFrameSchema, f)));
+  ws.onclose = (e) => void (closed = { code: e.code, reason: e.reason });
+  ws.onmessage = (m) => {
+    const f = fromBinary(HubFrameSchema, new Uint8Array(m.data as ArrayBuffer)).frame;
+    if (f.case === "ack") acks.push(f.value.seq);
+    if (f.case === "command") {
+      commands.push(f.value);
+      send({ frame: { case: "reply", value: { commandId: f.value.id } } });
+    }
+  };
+  await new Promise((r) => (ws.onopen = r));
+  return {
+    ws,
+    acks,
+    commands,
+    send,
+    hello: () => send({ frame: { case: "hello", value: { version: "t", hostname: "h" } } }),
+    events: (streamId: string, events: MessageInitShape<typeof EventSchema>[]) =>
+      send({ frame: { case: "events", value: { streamId, events } } }),
+    closed: () => closed,
+  };
 }

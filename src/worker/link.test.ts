@@ -4,17 +4,15 @@
  * once, in order. Also: revocation, bad credentials, and bad frames closing only their link.
  */
 import { afterEach, expect, test } from "bun:test";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { AgentService } from "../gen/switchboard/v1/agent_pb.ts";
 import { AuthService } from "../gen/switchboard/v1/auth_pb.ts";
 import { AgentKind, AgentStatus, EventKind } from "../gen/switchboard/v1/common_pb.ts";
-import { HubFrameSchema, WorkerFrameSchema } from "../gen/switchboard/v1/link_pb.ts";
 import { WorkerService } from "../gen/switchboard/v1/worker_pb.ts";
 import { WorkspaceService } from "../gen/switchboard/v1/workspace_pb.ts";
 import { BUN, FAKE_AGENT, WORKER } from "../testing/clients.ts";
 import { tempDir } from "../testing/harness.ts";
-import { browser, liveSocket, startHub, until, type HubRun } from "../testing/hub.ts";
+import { browser, liveSocket, rawWorker, startHub, until, type HubRun } from "../testing/hub.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -175,29 +173,7 @@ test("a bad frame or a hole in a stream closes only that link; a resend is store
   const { hub, b } = await hubWithOwner();
   const { key } = await b.client(WorkerService).createWorkerKey({});
   const { credential } = await b.client(WorkerService).registerWorker({ key, name: "raw" });
-  const frame = (f: Parameters<typeof create<typeof WorkerFrameSchema>>[1]) =>
-    toBinary(WorkerFrameSchema, create(WorkerFrameSchema, f));
-  /** A hand-driven worker: answers every command with success and records acks. */
-  const open = async () => {
-    const ws = new WebSocket(`${hub.url.replace(/^http/, "ws")}/link`, {
-      headers: { authorization: `Bearer ${credential}` },
-    } as unknown as string[]);
-    ws.binaryType = "arraybuffer";
-    let closed: { code: number; reason: string } | null = null;
-    const acks: number[] = [];
-    ws.onclose = (e) => void (closed = { code: e.code, reason: e.reason });
-    ws.onmessage = (m) => {
-      const f = fromBinary(HubFrameSchema, new Uint8Array(m.data as ArrayBuffer)).frame;
-      if (f.case === "ack") acks.push(f.value.seq);
-      if (f.case === "command") {
-        ws.send(frame({ frame: { case: "reply", value: { commandId: f.value.id } } }));
-      }
-    };
-    await new Promise((r) => (ws.onopen = r));
-    const hello = () =>
-      ws.send(frame({ frame: { case: "hello", value: { version: "t", hostname: "h" } } }));
-    return { ws, acks, hello, closed: () => closed };
-  };
+  const open = () => rawWorker(hub.url, credential);
 
   const garbage = await open();
   garbage.ws.send(new Uint8Array([0xff, 0xff, 0xff]));
@@ -205,7 +181,7 @@ test("a bad frame or a hole in a stream closes only that link; a resend is store
   expect(garbage.closed()).toEqual({ code: 1007, reason: "not a WorkerFrame" });
 
   const noHello = await open();
-  noHello.ws.send(frame({ frame: { case: "ping", value: { nonce: 1 } } }));
+  noHello.send({ frame: { case: "ping", value: { nonce: 1 } } });
   await until(() => noHello.closed(), 5_000, "closed");
   expect(noHello.closed()!.reason).toBe("the first frame must be a hello");
 
@@ -234,7 +210,7 @@ test("a bad frame or a hole in a stream closes only that link; a resend is store
   });
 
   // A hole (seq 5 when the hub holds nothing) closes this link with the reason.
-  first.ws.send(frame({ frame: { case: "events", value: { streamId: stream, events: [ev(5)] } } }));
+  first.events(stream, [ev(5)]);
   await until(() => first.closed(), 5_000, "closed on a hole");
   expect(first.closed()!.reason).toContain("got seq 5 after 0");
 
@@ -246,16 +222,8 @@ test("a bad frame or a hole in a stream closes only that link; a resend is store
     5_000,
     "online",
   );
-  second.ws.send(
-    frame({
-      frame: { case: "events", value: { streamId: stream, events: [ev(1), ev(2), ev(3)] } },
-    }),
-  );
-  second.ws.send(
-    frame({
-      frame: { case: "events", value: { streamId: stream, events: [ev(2), ev(3), ev(4)] } },
-    }),
-  );
+  second.events(stream, [ev(1), ev(2), ev(3)]);
+  second.events(stream, [ev(2), ev(3), ev(4)]);
   await until(() => second.acks.includes(4), 5_000, "acked");
   expect(second.acks).toEqual([3, 4]);
   const live = await liveSocket(hub.url, b.jar);
