@@ -113,7 +113,7 @@ test("start reports starting, the session's facts, then idle and the frontends",
 });
 
 test("a prompt streams, in order: prompt, working, its updates, turn finished, idle", async () => {
-  const { agent, events, until } = await started();
+  const { agent, events } = await started();
   const from = events.length;
   await agent.prompt(text("say hello\nchunks 50\nsay bye"), "alice");
   await waitFor(() => events.slice(from).some(isStatus("idle")), "turn end");
