@@ -7,6 +7,7 @@ import { tempDir } from "../testing/harness.ts";
 import { until } from "../testing/hub.ts";
 import { WorkerLink } from "../worker/link.ts";
 import { Outbox } from "../worker/outbox.ts";
+import { openWorkerDb } from "../worker/worker-db.ts";
 import { createHub } from "./hub.ts";
 import { HEARTBEAT_DEAD_MS } from "./link.ts";
 import { openDatabase } from "./store/db.ts";
@@ -70,7 +71,7 @@ test("the worker drops a hub that stops answering and dials again", async () => 
       },
     },
   });
-  const outbox = new Outbox(":memory:");
+  const outbox = new Outbox(openWorkerDb(":memory:"));
   const lines: string[] = [];
   const link = new WorkerLink({
     hubUrl: `http://127.0.0.1:${server.port}`,

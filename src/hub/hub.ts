@@ -14,12 +14,14 @@ import { LinkHub, MAX_LINK_FRAME_BYTES, type LinkData } from "./link.ts";
 import { LiveHub, type LiveData } from "./live.ts";
 import { sameOrigin } from "./origin.ts";
 import { agentService } from "./services/agents.ts";
+import { fileService } from "./services/files.ts";
 import { workerService } from "./services/workers.ts";
 import { workspaceService } from "./services/workspaces.ts";
 import { EventLog } from "./store/events.ts";
 import { HOUSEKEEPING_EVERY_MS, housekeeping } from "./store/housekeeping.ts";
 import { AgentService } from "../gen/switchboard/v1/agent_pb.ts";
 import { AuthService } from "../gen/switchboard/v1/auth_pb.ts";
+import { FileService } from "../gen/switchboard/v1/files_pb.ts";
 import { WorkerService } from "../gen/switchboard/v1/worker_pb.ts";
 import { WorkspaceService } from "../gen/switchboard/v1/workspace_pb.ts";
 import { serveWeb } from "./web.ts";
@@ -56,6 +58,7 @@ export function createHub(opts: HubOptions): Hub {
   const events = new EventLog(db);
   const live = new LiveHub(db, events);
   const link = new LinkHub(db, events, live, log, now);
+  live.forwardTo(link);
   const deps: HubDeps = {
     db,
     events,
@@ -78,6 +81,7 @@ export function createHub(opts: HubOptions): Hub {
       router.service(WorkspaceService, workspaceService(deps));
       router.service(AgentService, agentService(deps));
       router.service(WorkerService, workerService(deps, limiter));
+      router.service(FileService, fileService(deps));
     },
   });
 

@@ -10,6 +10,7 @@ import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/p
 import type { ServerWebSocket } from "bun";
 import type { Event } from "../gen/switchboard/v1/common_pb.ts";
 import { ClientFrameSchema, ServerFrameSchema } from "../gen/switchboard/v1/live_pb.ts";
+import type { CommandSchema } from "../gen/switchboard/v1/link_pb.ts";
 import { Role } from "../gen/switchboard/v1/common_pb.ts";
 import type { Caller } from "./caller.ts";
 import { roleOf, usersOfWorkspace, workspaceOfStream } from "./rights.ts";
@@ -30,6 +31,8 @@ export interface LiveData {
 
 export type LiveSocket = ServerWebSocket<LiveData>;
 
+type CommandBody = MessageInitShape<typeof CommandSchema>["body"];
+
 const topicOf = (streamId: string) => `s:${streamId}`;
 const userTopic = (userId: string) => `u:${userId}`;
 
@@ -43,6 +46,9 @@ export class LiveHub {
   private server: { publish(topic: string, data: Uint8Array): number } | null = null;
   private readonly sockets = new Set<LiveSocket>();
   private readonly drainWaiters = new Map<LiveSocket, () => void>();
+  private link: {
+    command(workerId: string, actor: string, body: CommandBody): Promise<string>;
+  } | null = null;
 
   constructor(
     private readonly db: Database,
@@ -51,6 +57,13 @@ export class LiveHub {
 
   bind(server: { publish(topic: string, data: Uint8Array): number }): void {
     this.server = server;
+  }
+
+  /** Where terminal input and resizes go: the stream's worker, through the link. */
+  forwardTo(link: {
+    command(workerId: string, actor: string, body: CommandBody): Promise<string>;
+  }) {
+    this.link = link;
   }
 
   open(ws: LiveSocket): void {
@@ -90,6 +103,10 @@ export class LiveHub {
       case "ping":
         ws.send(encodeServerFrame({ case: "pong", value: { nonce: frame.value.nonce } }));
         return;
+      case "input":
+        return this.steer(ws, frame.value.streamId, { case: "terminalInput", value: frame.value });
+      case "resize":
+        return this.steer(ws, frame.value.streamId, { case: "terminalResize", value: frame.value });
       default:
         return void ws.close(1007, "unknown frame");
     }
@@ -123,6 +140,29 @@ export class LiveHub {
       ws.send(encodeServerFrame({ case: "closing", value: { reason } }));
       ws.close(4001, reason.slice(0, 120));
     }
+  }
+
+  /**
+   * Terminal input or a resize from a viewer: needs the operator role on the stream's
+   * workspace, checked on every frame (rights may change while the socket is open).
+   */
+  private steer(ws: LiveSocket, streamId: string, body: CommandBody): void {
+    const err = (code: string, message: string) =>
+      ws.send(encodeServerFrame({ case: "error", value: { streamId, code, message } }));
+    const row = this.db
+      .query(
+        "SELECT s.workspace_id AS workspaceId, w.worker_id AS workerId FROM streams s JOIN workspaces w ON w.id = s.workspace_id WHERE s.id = ?",
+      )
+      .get(streamId) as { workspaceId: string; workerId: string } | null;
+    const role = row ? roleOf(this.db, ws.data.caller.userId, row.workspaceId) : Role.UNSPECIFIED;
+    if (!row || role === Role.UNSPECIFIED) return void err("not_found", "no such stream");
+    if (role < Role.OPERATOR) {
+      return void err("permission_denied", "your role in this workspace does not let you type");
+    }
+    if (!this.link) return void err("unavailable", "no worker link");
+    this.link
+      .command(row.workerId, ws.data.caller.userName, body)
+      .catch((e: Error) => err("unavailable", e.message));
   }
 
   private async subscribe(ws: LiveSocket, streamId: string, afterSeq: number): Promise<void> {

@@ -36,6 +36,11 @@ export class CommandError extends Error {
   }
 }
 
+/** A command result that is JSON already (a protobuf JSON answer), sent as it is. */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
 export interface WorkerLinkOptions {
   hubUrl: string;
   credential: string;
@@ -207,7 +212,15 @@ export class WorkerLink {
       const result = await this.opts.onCommand(cmd);
       reply = {
         case: "reply",
-        value: { commandId: cmd.id, json: result === undefined ? "" : JSON.stringify(result) },
+        value: {
+          commandId: cmd.id,
+          json:
+            result instanceof RawJson
+              ? result.text
+              : result === undefined
+                ? ""
+                : JSON.stringify(result),
+        },
       };
     } catch (err) {
       const code = err instanceof CommandError ? err.code : "internal";

@@ -4,14 +4,10 @@
  * the hub acknowledges it. After a reconnect, what is still here is sent again; the hub
  * ignores what it already has, so a resend never duplicates.
  */
-import { Database, type Statement } from "bun:sqlite";
+import type { Database, Statement } from "bun:sqlite";
 import { create } from "@bufbuild/protobuf";
-import { chmodSync, existsSync } from "node:fs";
 import { EVENT_COLUMNS, eventFromRow, type EventRow } from "../common/event-row.ts";
 import { EventSchema, type Event, type EventKind } from "../gen/switchboard/v1/common_pb.ts";
-
-/** The worker database's schema version (PRAGMA user_version). */
-const SCHEMA_VERSION = 1;
 
 export interface EventInput {
   json?: unknown;
@@ -25,7 +21,6 @@ interface StreamState {
 }
 
 export class Outbox {
-  readonly db: Database;
   private readonly streams = new Map<string, StreamState>();
   private pending: { streamId: string; event: Event }[] = [];
   private scheduled = false;
@@ -33,13 +28,8 @@ export class Outbox {
   private readonly upsertStream: Statement;
   private readonly listeners = new Set<(streamId: string, events: Event[]) => void>();
 
-  constructor(path: string) {
-    const fresh = path !== ":memory:" && !existsSync(path);
-    this.db = new Database(path, { create: true, strict: true });
-    if (fresh) chmodSync(path, 0o600);
-    this.db.run("PRAGMA journal_mode = WAL");
-    this.db.run("PRAGMA synchronous = NORMAL");
-    migrate(this.db);
+  /** Opens the outbox on the worker's database (see worker-db.ts). */
+  constructor(readonly db: Database) {
     this.insert = this.db.query(
       "INSERT OR REPLACE INTO outbox (stream_id, seq, time, kind, json, data, actor) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
@@ -168,9 +158,9 @@ export class Outbox {
     return this.streams.get(streamId)?.last ?? 0;
   }
 
+  /** Writes what is queued; the database's owner closes it. */
   close(): void {
     this.flush();
-    this.db.close();
   }
 
   private stream(id: string): StreamState {
@@ -178,22 +168,4 @@ export class Outbox {
     if (!s) this.streams.set(id, (s = { last: 0, acked: 0 }));
     return s;
   }
-}
-
-function migrate(db: Database): void {
-  const v = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
-  if (v > SCHEMA_VERSION) {
-    throw new Error(
-      `the worker database is at version ${v}, newer than this worker (${SCHEMA_VERSION})`,
-    );
-  }
-  if (v === SCHEMA_VERSION) return;
-  db.transaction(() => {
-    db.run(`CREATE TABLE outbox (
-      stream_id TEXT NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL, kind INTEGER NOT NULL,
-      json TEXT NOT NULL, data BLOB, actor TEXT NOT NULL, PRIMARY KEY (stream_id, seq)) WITHOUT ROWID`);
-    db.run(`CREATE TABLE streams (
-      stream_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, acked_seq INTEGER NOT NULL)`);
-    db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-  })();
 }

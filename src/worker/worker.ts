@@ -10,6 +10,7 @@ import { loadCatalog } from "./catalog.ts";
 import { AgentHost } from "./host.ts";
 import { WorkerLink } from "./link.ts";
 import { Outbox } from "./outbox.ts";
+import { openWorkerDb } from "./worker-db.ts";
 import { WORKER_VERSION } from "./version.ts";
 
 export interface WorkerRunOptions {
@@ -32,7 +33,8 @@ export interface RunningWorker {
 export async function startWorker(opts: WorkerRunOptions): Promise<RunningWorker> {
   const log = opts.log ?? ((line: string) => console.error(`switchboard worker: ${line}`));
   prepareDataDir(opts.dataDir);
-  const outbox = new Outbox(join(opts.dataDir, "worker.db"));
+  const db = openWorkerDb(join(opts.dataDir, "worker.db"));
+  const outbox = new Outbox(db);
   const catalog = loadCatalog(
     opts.catalogPath ?? process.env.SWITCHBOARD_CATALOG ?? join(opts.dataDir, "catalog.json"),
   );
@@ -65,6 +67,7 @@ export async function startWorker(opts: WorkerRunOptions): Promise<RunningWorker
       await host.stop();
       link.stop();
       outbox.close();
+      db.close();
     },
   };
 }

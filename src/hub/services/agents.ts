@@ -7,6 +7,7 @@ import {
   type CatalogEntry,
 } from "../../gen/switchboard/v1/agent_pb.ts";
 import { AgentKind, AgentStatus, Role } from "../../gen/switchboard/v1/common_pb.ts";
+import type { AgentSpec } from "../../gen/switchboard/v1/link_pb.ts";
 import { callerOf, type Caller } from "../caller.ts";
 import type { HubDeps } from "../deps.ts";
 import { requireRole } from "../rights.ts";
@@ -59,6 +60,20 @@ export function agentService(deps: HubDeps): ServiceImpl<typeof AgentService> {
   const forget = (c: Caller, key: string, err: unknown) => {
     if (key !== "" && err instanceof ConnectError && err.code === Code.Unavailable) {
       db.query("DELETE FROM request_keys WHERE user_id = ? AND key = ?").run(c.userId, key);
+    }
+  };
+
+  /** Asks the worker to start an agent; a refusal leaves it failed with the reason. */
+  const launch = async (workerId: string, actor: string, spec: Omit<AgentSpec, "$typeName">) => {
+    try {
+      await link.command(workerId, actor, { case: "startAgent", value: spec });
+    } catch (err) {
+      const a = getAgent(db, spec.agentId);
+      if (a && a.status === AgentStatus.STARTING) {
+        setAgentStatus(db, spec.agentId, AgentStatus.FAILED, (err as Error).message);
+        live.changed("agents", spec.workspaceId);
+      }
+      throw err;
     }
   };
 
@@ -124,29 +139,42 @@ export function agentService(deps: HubDeps): ServiceImpl<typeof AgentService> {
         createdBy: c.userName,
       });
       live.changed("agents", wsId);
-      try {
-        await link.command(ws.workerId, c.userName, {
-          case: "startAgent",
-          value: {
-            agentId,
-            workspaceId: wsId,
-            cwd: ws.path,
-            kind,
-            catalogId: req.catalogId,
-            command,
-            name,
-            headSeq: 0,
-          },
-        });
-      } catch (err) {
-        const a = getAgent(db, agentId);
-        if (a && a.status === AgentStatus.STARTING) {
-          setAgentStatus(db, agentId, AgentStatus.FAILED, (err as Error).message);
-          live.changed("agents", wsId);
-        }
-        throw err;
-      }
+      await launch(ws.workerId, c.userName, {
+        agentId,
+        workspaceId: wsId,
+        cwd: ws.path,
+        kind,
+        catalogId: req.catalogId,
+        command,
+        name,
+        headSeq: 0,
+        resume: false,
+        cols: req.cols,
+        rows: req.rows,
+      });
       return { agent: getAgent(db, agentId)! };
+    },
+    async restartAgent(req, ctx) {
+      const { c, agent, workerId } = agentFor(ctx, req.agentId, Role.OPERATOR);
+      if (RUNNING_STATUSES.includes(agent.status)) {
+        throw new ConnectError("the agent is running; stop it first", Code.FailedPrecondition);
+      }
+      setAgentStatus(db, agent.id, AgentStatus.STARTING);
+      live.changed("agents", agent.workspaceId);
+      await launch(workerId, c.userName, {
+        agentId: agent.id,
+        workspaceId: agent.workspaceId,
+        cwd: workspaceRow(agent.workspaceId).path,
+        kind: agent.kind,
+        catalogId: agent.catalogId,
+        command: agent.command,
+        name: agent.name,
+        headSeq: agent.headSeq,
+        resume: true,
+        cols: 0,
+        rows: 0,
+      });
+      return { agent: getAgent(db, agent.id)! };
     },
     async stopAgent(req, ctx) {
       const { c, agent, workerId } = agentFor(ctx, req.agentId, Role.OPERATOR);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/agent.proto.
  */
 export const file_switchboard_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("Chpzd2l0Y2hib2FyZC92MS9hZ2VudC5wcm90bxIOc3dpdGNoYm9hcmQudjEiZgoMQ2F0YWxvZ0VudHJ5EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSJwoEa2luZBgDIAEoDjIZLnN3aXRjaGJvYXJkLnYxLkFnZW50S2luZBITCgtkZXNjcmlwdGlvbhgEIAEoCSKaAgoFQWdlbnQSCgoCaWQYASABKAkSFAoMd29ya3NwYWNlX2lkGAIgASgJEicKBGtpbmQYAyABKA4yGS5zd2l0Y2hib2FyZC52MS5BZ2VudEtpbmQSDAoEbmFtZRgEIAEoCRIrCgZzdGF0dXMYBSABKA4yGy5zd2l0Y2hib2FyZC52MS5BZ2VudFN0YXR1cxIRCglzdHJlYW1faWQYBiABKAkSEAoIaGVhZF9zZXEYByABKA0SEgoKY2F0YWxvZ19pZBgIIAEoCRIPCgdjb21tYW5kGAkgAygJEhYKDnN0YXR1c19tZXNzYWdlGAogASgJEhUKDWNyZWF0ZWRfYXRfbXMYCyABKAESEgoKY3JlYXRlZF9ieRgMIAEoCSIqChJMaXN0Q2F0YWxvZ1JlcXVlc3QSFAoMd29ya3NwYWNlX2lkGAEgASgJIkQKE0xpc3RDYXRhbG9nUmVzcG9uc2USLQoHZW50cmllcxgBIAMoCzIcLnN3aXRjaGJvYXJkLnYxLkNhdGFsb2dFbnRyeSIpChFMaXN0QWdlbnRzUmVxdWVzdBIUCgx3b3Jrc3BhY2VfaWQYASABKAkiOwoSTGlzdEFnZW50c1Jlc3BvbnNlEiUKBmFnZW50cxgBIAMoCzIVLnN3aXRjaGJvYXJkLnYxLkFnZW50IoUBChFTdGFydEFnZW50UmVxdWVzdBIUCgx3b3Jrc3BhY2VfaWQYASABKAkSEgoKY2F0YWxvZ19pZBgCIAEoCRIPCgdjb21tYW5kGAMgAygJEicKBGtpbmQYBCABKA4yGS5zd2l0Y2hib2FyZC52MS5BZ2VudEtpbmQSDAoEbmFtZRgFIAEoCSI6ChJTdGFydEFnZW50UmVzcG9uc2USJAoFYWdlbnQYASABKAsyFS5zd2l0Y2hib2FyZC52MS5BZ2VudCIkChBTdG9wQWdlbnRSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJIhMKEVN0b3BBZ2VudFJlc3BvbnNlIiYKEkRlbGV0ZUFnZW50UmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCSIVChNEZWxldGVBZ2VudFJlc3BvbnNlIk8KDVByb21wdFJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJEhMKC3Byb21wdF9qc29uGAMgASgJIiMKDlByb21wdFJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCCIhCg1DYW5jZWxSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJIhAKDkNhbmNlbFJlc3BvbnNlIn4KF0Fuc3dlclBlcm1pc3Npb25SZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEhIKCnJlcXVlc3RfaWQYAiABKAkSEQoJb3B0aW9uX2lkGAMgASgJEhEKCWNhbmNlbGxlZBgEIAEoCBIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkiLQoYQW5zd2VyUGVybWlzc2lvblJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCCIzCg5TZXRNb2RlUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRIPCgdtb2RlX2lkGAIgASgJIhEKD1NldE1vZGVSZXNwb25zZSJMChZTZXRDb25maWdPcHRpb25SZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEhEKCWNvbmZpZ19pZBgCIAEoCRINCgV2YWx1ZRgDIAEoCSIZChdTZXRDb25maWdPcHRpb25SZXNwb25zZTLjBgoMQWdlbnRTZXJ2aWNlElYKC0xpc3RDYXRhbG9nEiIuc3dpdGNoYm9hcmQudjEuTGlzdENhdGFsb2dSZXF1ZXN0GiMuc3dpdGNoYm9hcmQudjEuTGlzdENhdGFsb2dSZXNwb25zZRJTCgpMaXN0QWdlbnRzEiEuc3dpdGNoYm9hcmQudjEuTGlzdEFnZW50c1JlcXVlc3QaIi5zd2l0Y2hib2FyZC52MS5MaXN0QWdlbnRzUmVzcG9uc2USUwoKU3RhcnRBZ2VudBIhLnN3aXRjaGJvYXJkLnYxLlN0YXJ0QWdlbnRSZXF1ZXN0GiIuc3dpdGNoYm9hcmQudjEuU3RhcnRBZ2VudFJlc3BvbnNlElAKCVN0b3BBZ2VudBIgLnN3aXRjaGJvYXJkLnYxLlN0b3BBZ2VudFJlcXVlc3QaIS5zd2l0Y2hib2FyZC52MS5TdG9wQWdlbnRSZXNwb25zZRJWCgtEZWxldGVBZ2VudBIiLnN3aXRjaGJvYXJkLnYxLkRlbGV0ZUFnZW50UmVxdWVzdBojLnN3aXRjaGJvYXJkLnYxLkRlbGV0ZUFnZW50UmVzcG9uc2USRwoGUHJvbXB0Eh0uc3dpdGNoYm9hcmQudjEuUHJvbXB0UmVxdWVzdBoeLnN3aXRjaGJvYXJkLnYxLlByb21wdFJlc3BvbnNlEkcKBkNhbmNlbBIdLnN3aXRjaGJvYXJkLnYxLkNhbmNlbFJlcXVlc3QaHi5zd2l0Y2hib2FyZC52MS5DYW5jZWxSZXNwb25zZRJlChBBbnN3ZXJQZXJtaXNzaW9uEicuc3dpdGNoYm9hcmQudjEuQW5zd2VyUGVybWlzc2lvblJlcXVlc3QaKC5zd2l0Y2hib2FyZC52MS5BbnN3ZXJQZXJtaXNzaW9uUmVzcG9uc2USSgoHU2V0TW9kZRIeLnN3aXRjaGJvYXJkLnYxLlNldE1vZGVSZXF1ZXN0Gh8uc3dpdGNoYm9hcmQudjEuU2V0TW9kZVJlc3BvbnNlEmIKD1NldENvbmZpZ09wdGlvbhImLnN3aXRjaGJvYXJkLnYxLlNldENvbmZpZ09wdGlvblJlcXVlc3QaJy5zd2l0Y2hib2FyZC52MS5TZXRDb25maWdPcHRpb25SZXNwb25zZWIGcHJvdG8z", [file_switchboard_v1_common]);
+  fileDesc("Chpzd2l0Y2hib2FyZC92MS9hZ2VudC5wcm90bxIOc3dpdGNoYm9hcmQudjEiZgoMQ2F0YWxvZ0VudHJ5EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSJwoEa2luZBgDIAEoDjIZLnN3aXRjaGJvYXJkLnYxLkFnZW50S2luZBITCgtkZXNjcmlwdGlvbhgEIAEoCSKaAgoFQWdlbnQSCgoCaWQYASABKAkSFAoMd29ya3NwYWNlX2lkGAIgASgJEicKBGtpbmQYAyABKA4yGS5zd2l0Y2hib2FyZC52MS5BZ2VudEtpbmQSDAoEbmFtZRgEIAEoCRIrCgZzdGF0dXMYBSABKA4yGy5zd2l0Y2hib2FyZC52MS5BZ2VudFN0YXR1cxIRCglzdHJlYW1faWQYBiABKAkSEAoIaGVhZF9zZXEYByABKA0SEgoKY2F0YWxvZ19pZBgIIAEoCRIPCgdjb21tYW5kGAkgAygJEhYKDnN0YXR1c19tZXNzYWdlGAogASgJEhUKDWNyZWF0ZWRfYXRfbXMYCyABKAESEgoKY3JlYXRlZF9ieRgMIAEoCSIqChJMaXN0Q2F0YWxvZ1JlcXVlc3QSFAoMd29ya3NwYWNlX2lkGAEgASgJIkQKE0xpc3RDYXRhbG9nUmVzcG9uc2USLQoHZW50cmllcxgBIAMoCzIcLnN3aXRjaGJvYXJkLnYxLkNhdGFsb2dFbnRyeSIpChFMaXN0QWdlbnRzUmVxdWVzdBIUCgx3b3Jrc3BhY2VfaWQYASABKAkiOwoSTGlzdEFnZW50c1Jlc3BvbnNlEiUKBmFnZW50cxgBIAMoCzIVLnN3aXRjaGJvYXJkLnYxLkFnZW50IqEBChFTdGFydEFnZW50UmVxdWVzdBIUCgx3b3Jrc3BhY2VfaWQYASABKAkSEgoKY2F0YWxvZ19pZBgCIAEoCRIPCgdjb21tYW5kGAMgAygJEicKBGtpbmQYBCABKA4yGS5zd2l0Y2hib2FyZC52MS5BZ2VudEtpbmQSDAoEbmFtZRgFIAEoCRIMCgRjb2xzGAYgASgNEgwKBHJvd3MYByABKA0iOgoSU3RhcnRBZ2VudFJlc3BvbnNlEiQKBWFnZW50GAEgASgLMhUuc3dpdGNoYm9hcmQudjEuQWdlbnQiJAoQU3RvcEFnZW50UmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCSITChFTdG9wQWdlbnRSZXNwb25zZSInChNSZXN0YXJ0QWdlbnRSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJIjwKFFJlc3RhcnRBZ2VudFJlc3BvbnNlEiQKBWFnZW50GAEgASgLMhUuc3dpdGNoYm9hcmQudjEuQWdlbnQiJgoSRGVsZXRlQWdlbnRSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJIhUKE0RlbGV0ZUFnZW50UmVzcG9uc2UiTwoNUHJvbXB0UmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYAiABKAkSEwoLcHJvbXB0X2pzb24YAyABKAkiIwoOUHJvbXB0UmVzcG9uc2USEQoJZHVwbGljYXRlGAEgASgIIiEKDUNhbmNlbFJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkiEAoOQ2FuY2VsUmVzcG9uc2UifgoXQW5zd2VyUGVybWlzc2lvblJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRIRCglvcHRpb25faWQYAyABKAkSEQoJY2FuY2VsbGVkGAQgASgIEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCSItChhBbnN3ZXJQZXJtaXNzaW9uUmVzcG9uc2USEQoJZHVwbGljYXRlGAEgASgIIjMKDlNldE1vZGVSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEg8KB21vZGVfaWQYAiABKAkiEQoPU2V0TW9kZVJlc3BvbnNlIkwKFlNldENvbmZpZ09wdGlvblJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSEQoJY29uZmlnX2lkGAIgASgJEg0KBXZhbHVlGAMgASgJIhkKF1NldENvbmZpZ09wdGlvblJlc3BvbnNlMr4HCgxBZ2VudFNlcnZpY2USVgoLTGlzdENhdGFsb2cSIi5zd2l0Y2hib2FyZC52MS5MaXN0Q2F0YWxvZ1JlcXVlc3QaIy5zd2l0Y2hib2FyZC52MS5MaXN0Q2F0YWxvZ1Jlc3BvbnNlElMKCkxpc3RBZ2VudHMSIS5zd2l0Y2hib2FyZC52MS5MaXN0QWdlbnRzUmVxdWVzdBoiLnN3aXRjaGJvYXJkLnYxLkxpc3RBZ2VudHNSZXNwb25zZRJTCgpTdGFydEFnZW50EiEuc3dpdGNoYm9hcmQudjEuU3RhcnRBZ2VudFJlcXVlc3QaIi5zd2l0Y2hib2FyZC52MS5TdGFydEFnZW50UmVzcG9uc2USUAoJU3RvcEFnZW50EiAuc3dpdGNoYm9hcmQudjEuU3RvcEFnZW50UmVxdWVzdBohLnN3aXRjaGJvYXJkLnYxLlN0b3BBZ2VudFJlc3BvbnNlElkKDFJlc3RhcnRBZ2VudBIjLnN3aXRjaGJvYXJkLnYxLlJlc3RhcnRBZ2VudFJlcXVlc3QaJC5zd2l0Y2hib2FyZC52MS5SZXN0YXJ0QWdlbnRSZXNwb25zZRJWCgtEZWxldGVBZ2VudBIiLnN3aXRjaGJvYXJkLnYxLkRlbGV0ZUFnZW50UmVxdWVzdBojLnN3aXRjaGJvYXJkLnYxLkRlbGV0ZUFnZW50UmVzcG9uc2USRwoGUHJvbXB0Eh0uc3dpdGNoYm9hcmQudjEuUHJvbXB0UmVxdWVzdBoeLnN3aXRjaGJvYXJkLnYxLlByb21wdFJlc3BvbnNlEkcKBkNhbmNlbBIdLnN3aXRjaGJvYXJkLnYxLkNhbmNlbFJlcXVlc3QaHi5zd2l0Y2hib2FyZC52MS5DYW5jZWxSZXNwb25zZRJlChBBbnN3ZXJQZXJtaXNzaW9uEicuc3dpdGNoYm9hcmQudjEuQW5zd2VyUGVybWlzc2lvblJlcXVlc3QaKC5zd2l0Y2hib2FyZC52MS5BbnN3ZXJQZXJtaXNzaW9uUmVzcG9uc2USSgoHU2V0TW9kZRIeLnN3aXRjaGJvYXJkLnYxLlNldE1vZGVSZXF1ZXN0Gh8uc3dpdGNoYm9hcmQudjEuU2V0TW9kZVJlc3BvbnNlEmIKD1NldENvbmZpZ09wdGlvbhImLnN3aXRjaGJvYXJkLnYxLlNldENvbmZpZ09wdGlvblJlcXVlc3QaJy5zd2l0Y2hib2FyZC52MS5TZXRDb25maWdPcHRpb25SZXNwb25zZWIGcHJvdG8z", [file_switchboard_v1_common]);
 
 /**
  * @generated from message switchboard.v1.CatalogEntry
@@ -222,6 +222,18 @@ export type StartAgentRequest = Message<"switchboard.v1.StartAgentRequest"> & {
    * @generated from field: string name = 5;
    */
   name: string;
+
+  /**
+   * A terminal's first size (default 80×24).
+   *
+   * @generated from field: uint32 cols = 6;
+   */
+  cols: number;
+
+  /**
+   * @generated from field: uint32 rows = 7;
+   */
+  rows: number;
 };
 
 /**
@@ -279,6 +291,40 @@ export const StopAgentResponseSchema: GenMessage<StopAgentResponse> = /*@__PURE_
   messageDesc(file_switchboard_v1_agent, 9);
 
 /**
+ * @generated from message switchboard.v1.RestartAgentRequest
+ */
+export type RestartAgentRequest = Message<"switchboard.v1.RestartAgentRequest"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+};
+
+/**
+ * Describes the message switchboard.v1.RestartAgentRequest.
+ * Use `create(RestartAgentRequestSchema)` to create a new message.
+ */
+export const RestartAgentRequestSchema: GenMessage<RestartAgentRequest> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_agent, 10);
+
+/**
+ * @generated from message switchboard.v1.RestartAgentResponse
+ */
+export type RestartAgentResponse = Message<"switchboard.v1.RestartAgentResponse"> & {
+  /**
+   * @generated from field: switchboard.v1.Agent agent = 1;
+   */
+  agent?: Agent | undefined;
+};
+
+/**
+ * Describes the message switchboard.v1.RestartAgentResponse.
+ * Use `create(RestartAgentResponseSchema)` to create a new message.
+ */
+export const RestartAgentResponseSchema: GenMessage<RestartAgentResponse> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_agent, 11);
+
+/**
  * @generated from message switchboard.v1.DeleteAgentRequest
  */
 export type DeleteAgentRequest = Message<"switchboard.v1.DeleteAgentRequest"> & {
@@ -293,7 +339,7 @@ export type DeleteAgentRequest = Message<"switchboard.v1.DeleteAgentRequest"> & 
  * Use `create(DeleteAgentRequestSchema)` to create a new message.
  */
 export const DeleteAgentRequestSchema: GenMessage<DeleteAgentRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_agent, 10);
+  messageDesc(file_switchboard_v1_agent, 12);
 
 /**
  * @generated from message switchboard.v1.DeleteAgentResponse
@@ -306,7 +352,7 @@ export type DeleteAgentResponse = Message<"switchboard.v1.DeleteAgentResponse"> 
  * Use `create(DeleteAgentResponseSchema)` to create a new message.
  */
 export const DeleteAgentResponseSchema: GenMessage<DeleteAgentResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_agent, 11);
+  messageDesc(file_switchboard_v1_agent, 13);
 
 /**
  * @generated from message switchboard.v1.PromptRequest
@@ -337,7 +383,7 @@ export type PromptRequest = Message<"switchboard.v1.PromptRequest"> & {
  * Use `create(PromptRequestSchema)` to create a new message.
  */
 export const PromptRequestSchema: GenMessage<PromptRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_agent, 12);
+  messageDesc(file_switchboard_v1_agent, 14);
 
 /**
  * @generated from message switchboard.v1.PromptResponse
@@ -356,7 +402,7 @@ export type PromptResponse = Message<"switchboard.v1.PromptResponse"> & {
  * Use `create(PromptResponseSchema)` to create a new message.
  */
 export const PromptResponseSchema: GenMessage<PromptResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_agent, 13);
+  messageDesc(file_switchboard_v1_agent, 15);
 
 /**
  * @generated from message switchboard.v1.CancelRequest
@@ -373,7 +419,7 @@ export type CancelRequest = Message<"switchboard.v1.CancelRequest"> & {
  * Use `create(CancelRequestSchema)` to create a new message.
  */
 export const CancelRequestSchema: GenMessage<CancelRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_agent, 14);
+  messageDesc(file_switchboard_v1_agent, 16);
 
 /**
  * @generated from message switchboard.v1.CancelResponse
@@ -386,7 +432,7 @@ export type CancelResponse = Message<"switchboard.v1.CancelResponse"> & {
  * Use `create(CancelResponseSchema)` to create a new message.
  */
 export const CancelResponseSchema: GenMessage<CancelResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_agent, 15);
+  messageDesc(file_switchboard_v1_agent, 17);
 
 /**
  * @generated from message switchboard.v1.AnswerPermissionRequest
@@ -427,7 +473,7 @@ export type AnswerPermissionRequest = Message<"switchboard.v1.AnswerPermissionRe
  * Use `create(AnswerPermissionRequestSchema)` to create a new message.
  */
 export const AnswerPermissionRequestSchema: GenMessage<AnswerPermissionRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_agent, 16);
+  messageDesc(file_switchboard_v1_agent, 18);
 
 /**
  * @generated from message switchboard.v1.AnswerPermissionResponse
@@ -444,7 +490,7 @@ export type AnswerPermissionResponse = Message<"switchboard.v1.AnswerPermissionR
  * Use `create(AnswerPermissionResponseSchema)` to create a new message.
  */
 export const AnswerPermissionResponseSchema: GenMessage<AnswerPermissionResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_agent, 17);
+  messageDesc(file_switchboard_v1_agent, 19);
 
 /**
  * @generated from message switchboard.v1.SetModeRequest
@@ -466,7 +512,7 @@ export type SetModeRequest = Message<"switchboard.v1.SetModeRequest"> & {
  * Use `create(SetModeRequestSchema)` to create a new message.
  */
 export const SetModeRequestSchema: GenMessage<SetModeRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_agent, 18);
+  messageDesc(file_switchboard_v1_agent, 20);
 
 /**
  * @generated from message switchboard.v1.SetModeResponse
@@ -479,7 +525,7 @@ export type SetModeResponse = Message<"switchboard.v1.SetModeResponse"> & {
  * Use `create(SetModeResponseSchema)` to create a new message.
  */
 export const SetModeResponseSchema: GenMessage<SetModeResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_agent, 19);
+  messageDesc(file_switchboard_v1_agent, 21);
 
 /**
  * @generated from message switchboard.v1.SetConfigOptionRequest
@@ -506,7 +552,7 @@ export type SetConfigOptionRequest = Message<"switchboard.v1.SetConfigOptionRequ
  * Use `create(SetConfigOptionRequestSchema)` to create a new message.
  */
 export const SetConfigOptionRequestSchema: GenMessage<SetConfigOptionRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_agent, 20);
+  messageDesc(file_switchboard_v1_agent, 22);
 
 /**
  * @generated from message switchboard.v1.SetConfigOptionResponse
@@ -519,7 +565,7 @@ export type SetConfigOptionResponse = Message<"switchboard.v1.SetConfigOptionRes
  * Use `create(SetConfigOptionResponseSchema)` to create a new message.
  */
 export const SetConfigOptionResponseSchema: GenMessage<SetConfigOptionResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_agent, 21);
+  messageDesc(file_switchboard_v1_agent, 23);
 
 /**
  * Agents in a workspace. Reading needs the viewer role; everything that steers needs operator.
@@ -562,6 +608,17 @@ export const AgentService: GenService<{
     methodKind: "unary";
     input: typeof StopAgentRequestSchema;
     output: typeof StopAgentResponseSchema;
+  },
+  /**
+   * Starts a stopped or failed agent again on the same stream: an ACP agent resumes its session
+   * (session/load) when it can, a terminal program starts afresh below its last screen.
+   *
+   * @generated from rpc switchboard.v1.AgentService.RestartAgent
+   */
+  restartAgent: {
+    methodKind: "unary";
+    input: typeof RestartAgentRequestSchema;
+    output: typeof RestartAgentResponseSchema;
   },
   /**
    * Stops it if running and forgets it with its stream.

@@ -8,13 +8,17 @@ import type { CatalogEntry } from "./agent_pb.ts";
 import { file_switchboard_v1_agent } from "./agent_pb.ts";
 import type { AgentKind, Event, Ping, Pong } from "./common_pb.ts";
 import { file_switchboard_v1_common } from "./common_pb.ts";
+import type { GitBranchesRequest, GitDiffRequest, GitLogRequest, GitStatusRequest, ListDirRequest, ReadFileRequest, SearchFilesRequest } from "./files_pb.ts";
+import { file_switchboard_v1_files } from "./files_pb.ts";
+import type { TerminalInput, TerminalResize } from "./live_pb.ts";
+import { file_switchboard_v1_live } from "./live_pb.ts";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file switchboard/v1/link.proto.
  */
 export const file_switchboard_v1_link: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2hib2FyZC92MS9saW5rLnByb3RvEg5zd2l0Y2hib2FyZC52MSLoAQoLV29ya2VyRnJhbWUSLAoFaGVsbG8YASABKAsyGy5zd2l0Y2hib2FyZC52MS5Xb3JrZXJIZWxsb0gAEi4KBmV2ZW50cxgCIAEoCzIcLnN3aXRjaGJvYXJkLnYxLlN0cmVhbUV2ZW50c0gAEiYKBXJlcGx5GAMgASgLMhUuc3dpdGNoYm9hcmQudjEuUmVwbHlIABIkCgRwaW5nGAQgASgLMhQuc3dpdGNoYm9hcmQudjEuUGluZ0gAEiQKBHBvbmcYBSABKAsyFC5zd2l0Y2hib2FyZC52MS5Qb25nSABCBwoFZnJhbWUi3gEKCEh1YkZyYW1lEi0KB3dlbGNvbWUYASABKAsyGi5zd2l0Y2hib2FyZC52MS5IdWJXZWxjb21lSAASIgoDYWNrGAIgASgLMhMuc3dpdGNoYm9hcmQudjEuQWNrSAASKgoHY29tbWFuZBgDIAEoCzIXLnN3aXRjaGJvYXJkLnYxLkNvbW1hbmRIABIkCgRwaW5nGAQgASgLMhQuc3dpdGNoYm9hcmQudjEuUGluZ0gAEiQKBHBvbmcYBSABKAsyFC5zd2l0Y2hib2FyZC52MS5Qb25nSABCBwoFZnJhbWUiegoLV29ya2VySGVsbG8SDwoHdmVyc2lvbhgBIAEoCRIQCghob3N0bmFtZRgCIAEoCRItCgdjYXRhbG9nGAMgAygLMhwuc3dpdGNoYm9hcmQudjEuQ2F0YWxvZ0VudHJ5EhkKEXJ1bm5pbmdfYWdlbnRfaWRzGAQgAygJIn0KCkh1YldlbGNvbWUSEQoJd29ya2VyX2lkGAEgASgJEikKBWhlYWRzGAIgAygLMhouc3dpdGNoYm9hcmQudjEuU3RyZWFtSGVhZBIxCg5taXNzaW5nX2FnZW50cxgDIAMoCzIZLnN3aXRjaGJvYXJkLnYxLkFnZW50U3BlYyIsCgpTdHJlYW1IZWFkEhEKCXN0cmVhbV9pZBgBIAEoCRILCgNzZXEYAiABKA0iSAoMU3RyZWFtRXZlbnRzEhEKCXN0cmVhbV9pZBgBIAEoCRIlCgZldmVudHMYAiADKAsyFS5zd2l0Y2hib2FyZC52MS5FdmVudCIlCgNBY2sSEQoJc3RyZWFtX2lkGAEgASgJEgsKA3NlcRgCIAEoDSLJAwoHQ29tbWFuZBIKCgJpZBgBIAEoCRINCgVhY3RvchgCIAEoCRIwCgtzdGFydF9hZ2VudBgKIAEoCzIZLnN3aXRjaGJvYXJkLnYxLkFnZW50U3BlY0gAEi4KCnN0b3BfYWdlbnQYCyABKAsyGC5zd2l0Y2hib2FyZC52MS5BZ2VudFJlZkgAEiwKBnByb21wdBgMIAEoCzIaLnN3aXRjaGJvYXJkLnYxLkxpbmtQcm9tcHRIABIqCgZjYW5jZWwYDSABKAsyGC5zd2l0Y2hib2FyZC52MS5BZ2VudFJlZkgAEjcKEWFuc3dlcl9wZXJtaXNzaW9uGA4gASgLMhouc3dpdGNoYm9hcmQudjEuTGlua0Fuc3dlckgAEi8KCHNldF9tb2RlGA8gASgLMhsuc3dpdGNoYm9hcmQudjEuTGlua1NldE1vZGVIABJAChFzZXRfY29uZmlnX29wdGlvbhgQIAEoCzIjLnN3aXRjaGJvYXJkLnYxLkxpbmtTZXRDb25maWdPcHRpb25IABIzCgxjaGVja19mb2xkZXIYESABKAsyGy5zd2l0Y2hib2FyZC52MS5DaGVja0ZvbGRlckgAQgYKBGJvZHkiVAoFUmVwbHkSEgoKY29tbWFuZF9pZBgBIAEoCRISCgplcnJvcl9jb2RlGAIgASgJEhUKDWVycm9yX21lc3NhZ2UYAyABKAkSDAoEanNvbhgEIAEoCSKuAQoJQWdlbnRTcGVjEhAKCGFnZW50X2lkGAEgASgJEhQKDHdvcmtzcGFjZV9pZBgCIAEoCRILCgNjd2QYAyABKAkSJwoEa2luZBgEIAEoDjIZLnN3aXRjaGJvYXJkLnYxLkFnZW50S2luZBISCgpjYXRhbG9nX2lkGAUgASgJEg8KB2NvbW1hbmQYBiADKAkSDAoEbmFtZRgHIAEoCRIQCghoZWFkX3NlcRgIIAEoDSIcCghBZ2VudFJlZhIQCghhZ2VudF9pZBgBIAEoCSIzCgpMaW5rUHJvbXB0EhAKCGFnZW50X2lkGAEgASgJEhMKC3Byb21wdF9qc29uGAIgASgJIlgKCkxpbmtBbnN3ZXISEAoIYWdlbnRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRIRCglvcHRpb25faWQYAyABKAkSEQoJY2FuY2VsbGVkGAQgASgIIjAKC0xpbmtTZXRNb2RlEhAKCGFnZW50X2lkGAEgASgJEg8KB21vZGVfaWQYAiABKAkiSQoTTGlua1NldENvbmZpZ09wdGlvbhIQCghhZ2VudF9pZBgBIAEoCRIRCgljb25maWdfaWQYAiABKAkSDQoFdmFsdWUYAyABKAkiGwoLQ2hlY2tGb2xkZXISDAoEcGF0aBgBIAEoCWIGcHJvdG8z", [file_switchboard_v1_agent, file_switchboard_v1_common]);
+  fileDesc("Chlzd2l0Y2hib2FyZC92MS9saW5rLnByb3RvEg5zd2l0Y2hib2FyZC52MSLoAQoLV29ya2VyRnJhbWUSLAoFaGVsbG8YASABKAsyGy5zd2l0Y2hib2FyZC52MS5Xb3JrZXJIZWxsb0gAEi4KBmV2ZW50cxgCIAEoCzIcLnN3aXRjaGJvYXJkLnYxLlN0cmVhbUV2ZW50c0gAEiYKBXJlcGx5GAMgASgLMhUuc3dpdGNoYm9hcmQudjEuUmVwbHlIABIkCgRwaW5nGAQgASgLMhQuc3dpdGNoYm9hcmQudjEuUGluZ0gAEiQKBHBvbmcYBSABKAsyFC5zd2l0Y2hib2FyZC52MS5Qb25nSABCBwoFZnJhbWUi3gEKCEh1YkZyYW1lEi0KB3dlbGNvbWUYASABKAsyGi5zd2l0Y2hib2FyZC52MS5IdWJXZWxjb21lSAASIgoDYWNrGAIgASgLMhMuc3dpdGNoYm9hcmQudjEuQWNrSAASKgoHY29tbWFuZBgDIAEoCzIXLnN3aXRjaGJvYXJkLnYxLkNvbW1hbmRIABIkCgRwaW5nGAQgASgLMhQuc3dpdGNoYm9hcmQudjEuUGluZ0gAEiQKBHBvbmcYBSABKAsyFC5zd2l0Y2hib2FyZC52MS5Qb25nSABCBwoFZnJhbWUiegoLV29ya2VySGVsbG8SDwoHdmVyc2lvbhgBIAEoCRIQCghob3N0bmFtZRgCIAEoCRItCgdjYXRhbG9nGAMgAygLMhwuc3dpdGNoYm9hcmQudjEuQ2F0YWxvZ0VudHJ5EhkKEXJ1bm5pbmdfYWdlbnRfaWRzGAQgAygJIn0KCkh1YldlbGNvbWUSEQoJd29ya2VyX2lkGAEgASgJEikKBWhlYWRzGAIgAygLMhouc3dpdGNoYm9hcmQudjEuU3RyZWFtSGVhZBIxCg5taXNzaW5nX2FnZW50cxgDIAMoCzIZLnN3aXRjaGJvYXJkLnYxLkFnZW50U3BlYyIsCgpTdHJlYW1IZWFkEhEKCXN0cmVhbV9pZBgBIAEoCRILCgNzZXEYAiABKA0iSAoMU3RyZWFtRXZlbnRzEhEKCXN0cmVhbV9pZBgBIAEoCRIlCgZldmVudHMYAiADKAsyFS5zd2l0Y2hib2FyZC52MS5FdmVudCIlCgNBY2sSEQoJc3RyZWFtX2lkGAEgASgJEgsKA3NlcRgCIAEoDSLnBAoHQ29tbWFuZBIKCgJpZBgBIAEoCRINCgVhY3RvchgCIAEoCRIwCgtzdGFydF9hZ2VudBgKIAEoCzIZLnN3aXRjaGJvYXJkLnYxLkFnZW50U3BlY0gAEi4KCnN0b3BfYWdlbnQYCyABKAsyGC5zd2l0Y2hib2FyZC52MS5BZ2VudFJlZkgAEiwKBnByb21wdBgMIAEoCzIaLnN3aXRjaGJvYXJkLnYxLkxpbmtQcm9tcHRIABIqCgZjYW5jZWwYDSABKAsyGC5zd2l0Y2hib2FyZC52MS5BZ2VudFJlZkgAEjcKEWFuc3dlcl9wZXJtaXNzaW9uGA4gASgLMhouc3dpdGNoYm9hcmQudjEuTGlua0Fuc3dlckgAEi8KCHNldF9tb2RlGA8gASgLMhsuc3dpdGNoYm9hcmQudjEuTGlua1NldE1vZGVIABJAChFzZXRfY29uZmlnX29wdGlvbhgQIAEoCzIjLnN3aXRjaGJvYXJkLnYxLkxpbmtTZXRDb25maWdPcHRpb25IABIzCgxjaGVja19mb2xkZXIYESABKAsyGy5zd2l0Y2hib2FyZC52MS5DaGVja0ZvbGRlckgAEjcKDnRlcm1pbmFsX2lucHV0GBIgASgLMh0uc3dpdGNoYm9hcmQudjEuVGVybWluYWxJbnB1dEgAEjkKD3Rlcm1pbmFsX3Jlc2l6ZRgTIAEoCzIeLnN3aXRjaGJvYXJkLnYxLlRlcm1pbmFsUmVzaXplSAASKAoEZmlsZRgUIAEoCzIYLnN3aXRjaGJvYXJkLnYxLkZpbGVDYWxsSABCBgoEYm9keSKaAwoIRmlsZUNhbGwSDAoEcm9vdBgBIAEoCRIyCghsaXN0X2RpchgKIAEoCzIeLnN3aXRjaGJvYXJkLnYxLkxpc3REaXJSZXF1ZXN0SAASNAoJcmVhZF9maWxlGAsgASgLMh8uc3dpdGNoYm9hcmQudjEuUmVhZEZpbGVSZXF1ZXN0SAASNAoGc2VhcmNoGAwgASgLMiIuc3dpdGNoYm9hcmQudjEuU2VhcmNoRmlsZXNSZXF1ZXN0SAASNgoKZ2l0X3N0YXR1cxgNIAEoCzIgLnN3aXRjaGJvYXJkLnYxLkdpdFN0YXR1c1JlcXVlc3RIABIyCghnaXRfZGlmZhgOIAEoCzIeLnN3aXRjaGJvYXJkLnYxLkdpdERpZmZSZXF1ZXN0SAASOgoMZ2l0X2JyYW5jaGVzGA8gASgLMiIuc3dpdGNoYm9hcmQudjEuR2l0QnJhbmNoZXNSZXF1ZXN0SAASMAoHZ2l0X2xvZxgQIAEoCzIdLnN3aXRjaGJvYXJkLnYxLkdpdExvZ1JlcXVlc3RIAEIGCgRjYWxsIlQKBVJlcGx5EhIKCmNvbW1hbmRfaWQYASABKAkSEgoKZXJyb3JfY29kZRgCIAEoCRIVCg1lcnJvcl9tZXNzYWdlGAMgASgJEgwKBGpzb24YBCABKAki2gEKCUFnZW50U3BlYxIQCghhZ2VudF9pZBgBIAEoCRIUCgx3b3Jrc3BhY2VfaWQYAiABKAkSCwoDY3dkGAMgASgJEicKBGtpbmQYBCABKA4yGS5zd2l0Y2hib2FyZC52MS5BZ2VudEtpbmQSEgoKY2F0YWxvZ19pZBgFIAEoCRIPCgdjb21tYW5kGAYgAygJEgwKBG5hbWUYByABKAkSEAoIaGVhZF9zZXEYCCABKA0SDgoGcmVzdW1lGAkgASgIEgwKBGNvbHMYCiABKA0SDAoEcm93cxgLIAEoDSIcCghBZ2VudFJlZhIQCghhZ2VudF9pZBgBIAEoCSIzCgpMaW5rUHJvbXB0EhAKCGFnZW50X2lkGAEgASgJEhMKC3Byb21wdF9qc29uGAIgASgJIlgKCkxpbmtBbnN3ZXISEAoIYWdlbnRfaWQYASABKAkSEgoKcmVxdWVzdF9pZBgCIAEoCRIRCglvcHRpb25faWQYAyABKAkSEQoJY2FuY2VsbGVkGAQgASgIIjAKC0xpbmtTZXRNb2RlEhAKCGFnZW50X2lkGAEgASgJEg8KB21vZGVfaWQYAiABKAkiSQoTTGlua1NldENvbmZpZ09wdGlvbhIQCghhZ2VudF9pZBgBIAEoCRIRCgljb25maWdfaWQYAiABKAkSDQoFdmFsdWUYAyABKAkiGwoLQ2hlY2tGb2xkZXISDAoEcGF0aBgBIAEoCWIGcHJvdG8z", [file_switchboard_v1_agent, file_switchboard_v1_common, file_switchboard_v1_files, file_switchboard_v1_live]);
 
 /**
  * @generated from message switchboard.v1.WorkerFrame
@@ -313,6 +317,24 @@ export type Command = Message<"switchboard.v1.Command"> & {
      */
     value: CheckFolder;
     case: "checkFolder";
+  } | {
+    /**
+     * @generated from field: switchboard.v1.TerminalInput terminal_input = 18;
+     */
+    value: TerminalInput;
+    case: "terminalInput";
+  } | {
+    /**
+     * @generated from field: switchboard.v1.TerminalResize terminal_resize = 19;
+     */
+    value: TerminalResize;
+    case: "terminalResize";
+  } | {
+    /**
+     * @generated from field: switchboard.v1.FileCall file = 20;
+     */
+    value: FileCall;
+    case: "file";
   } | { case: undefined; value?: undefined };
 };
 
@@ -322,6 +344,74 @@ export type Command = Message<"switchboard.v1.Command"> & {
  */
 export const CommandSchema: GenMessage<Command> = /*@__PURE__*/
   messageDesc(file_switchboard_v1_link, 7);
+
+/**
+ * A read in a workspace; the reply's json is the matching response message in protobuf JSON.
+ *
+ * @generated from message switchboard.v1.FileCall
+ */
+export type FileCall = Message<"switchboard.v1.FileCall"> & {
+  /**
+   * The workspace folder on the worker, the root nothing may leave.
+   *
+   * @generated from field: string root = 1;
+   */
+  root: string;
+
+  /**
+   * @generated from oneof switchboard.v1.FileCall.call
+   */
+  call: {
+    /**
+     * @generated from field: switchboard.v1.ListDirRequest list_dir = 10;
+     */
+    value: ListDirRequest;
+    case: "listDir";
+  } | {
+    /**
+     * @generated from field: switchboard.v1.ReadFileRequest read_file = 11;
+     */
+    value: ReadFileRequest;
+    case: "readFile";
+  } | {
+    /**
+     * @generated from field: switchboard.v1.SearchFilesRequest search = 12;
+     */
+    value: SearchFilesRequest;
+    case: "search";
+  } | {
+    /**
+     * @generated from field: switchboard.v1.GitStatusRequest git_status = 13;
+     */
+    value: GitStatusRequest;
+    case: "gitStatus";
+  } | {
+    /**
+     * @generated from field: switchboard.v1.GitDiffRequest git_diff = 14;
+     */
+    value: GitDiffRequest;
+    case: "gitDiff";
+  } | {
+    /**
+     * @generated from field: switchboard.v1.GitBranchesRequest git_branches = 15;
+     */
+    value: GitBranchesRequest;
+    case: "gitBranches";
+  } | {
+    /**
+     * @generated from field: switchboard.v1.GitLogRequest git_log = 16;
+     */
+    value: GitLogRequest;
+    case: "gitLog";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message switchboard.v1.FileCall.
+ * Use `create(FileCallSchema)` to create a new message.
+ */
+export const FileCallSchema: GenMessage<FileCall> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_link, 8);
 
 /**
  * @generated from message switchboard.v1.Reply
@@ -357,7 +447,7 @@ export type Reply = Message<"switchboard.v1.Reply"> & {
  * Use `create(ReplySchema)` to create a new message.
  */
 export const ReplySchema: GenMessage<Reply> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_link, 8);
+  messageDesc(file_switchboard_v1_link, 9);
 
 /**
  * @generated from message switchboard.v1.AgentSpec
@@ -406,6 +496,26 @@ export type AgentSpec = Message<"switchboard.v1.AgentSpec"> & {
    * @generated from field: uint32 head_seq = 8;
    */
   headSeq: number;
+
+  /**
+   * Start again after a stop or a worker restart: an ACP agent loads its last session when it
+   * can; a terminal program starts afresh.
+   *
+   * @generated from field: bool resume = 9;
+   */
+  resume: boolean;
+
+  /**
+   * A terminal's size.
+   *
+   * @generated from field: uint32 cols = 10;
+   */
+  cols: number;
+
+  /**
+   * @generated from field: uint32 rows = 11;
+   */
+  rows: number;
 };
 
 /**
@@ -413,7 +523,7 @@ export type AgentSpec = Message<"switchboard.v1.AgentSpec"> & {
  * Use `create(AgentSpecSchema)` to create a new message.
  */
 export const AgentSpecSchema: GenMessage<AgentSpec> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_link, 9);
+  messageDesc(file_switchboard_v1_link, 10);
 
 /**
  * @generated from message switchboard.v1.AgentRef
@@ -430,7 +540,7 @@ export type AgentRef = Message<"switchboard.v1.AgentRef"> & {
  * Use `create(AgentRefSchema)` to create a new message.
  */
 export const AgentRefSchema: GenMessage<AgentRef> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_link, 10);
+  messageDesc(file_switchboard_v1_link, 11);
 
 /**
  * @generated from message switchboard.v1.LinkPrompt
@@ -452,7 +562,7 @@ export type LinkPrompt = Message<"switchboard.v1.LinkPrompt"> & {
  * Use `create(LinkPromptSchema)` to create a new message.
  */
 export const LinkPromptSchema: GenMessage<LinkPrompt> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_link, 11);
+  messageDesc(file_switchboard_v1_link, 12);
 
 /**
  * @generated from message switchboard.v1.LinkAnswer
@@ -484,7 +594,7 @@ export type LinkAnswer = Message<"switchboard.v1.LinkAnswer"> & {
  * Use `create(LinkAnswerSchema)` to create a new message.
  */
 export const LinkAnswerSchema: GenMessage<LinkAnswer> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_link, 12);
+  messageDesc(file_switchboard_v1_link, 13);
 
 /**
  * @generated from message switchboard.v1.LinkSetMode
@@ -506,7 +616,7 @@ export type LinkSetMode = Message<"switchboard.v1.LinkSetMode"> & {
  * Use `create(LinkSetModeSchema)` to create a new message.
  */
 export const LinkSetModeSchema: GenMessage<LinkSetMode> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_link, 13);
+  messageDesc(file_switchboard_v1_link, 14);
 
 /**
  * @generated from message switchboard.v1.LinkSetConfigOption
@@ -533,7 +643,7 @@ export type LinkSetConfigOption = Message<"switchboard.v1.LinkSetConfigOption"> 
  * Use `create(LinkSetConfigOptionSchema)` to create a new message.
  */
 export const LinkSetConfigOptionSchema: GenMessage<LinkSetConfigOption> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_link, 14);
+  messageDesc(file_switchboard_v1_link, 15);
 
 /**
  * Does this folder exist on the worker (before a workspace is created on it)?
@@ -552,5 +662,5 @@ export type CheckFolder = Message<"switchboard.v1.CheckFolder"> & {
  * Use `create(CheckFolderSchema)` to create a new message.
  */
 export const CheckFolderSchema: GenMessage<CheckFolder> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_link, 15);
+  messageDesc(file_switchboard_v1_link, 16);
 

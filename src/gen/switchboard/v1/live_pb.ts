@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/live.proto.
  */
 export const file_switchboard_v1_live: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2hib2FyZC92MS9saXZlLnByb3RvEg5zd2l0Y2hib2FyZC52MSKgAQoLQ2xpZW50RnJhbWUSLgoJc3Vic2NyaWJlGAEgASgLMhkuc3dpdGNoYm9hcmQudjEuU3Vic2NyaWJlSAASMgoLdW5zdWJzY3JpYmUYAiABKAsyGy5zd2l0Y2hib2FyZC52MS5VbnN1YnNjcmliZUgAEiQKBHBpbmcYAyABKAsyFC5zd2l0Y2hib2FyZC52MS5QaW5nSABCBwoFZnJhbWUiMQoJU3Vic2NyaWJlEhEKCXN0cmVhbV9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKA0iIAoLVW5zdWJzY3JpYmUSEQoJc3RyZWFtX2lkGAEgASgJIvABCgtTZXJ2ZXJGcmFtZRIsCgZldmVudHMYASABKAsyGi5zd2l0Y2hib2FyZC52MS5FdmVudEJhdGNoSAASLAoFZXJyb3IYAiABKAsyGy5zd2l0Y2hib2FyZC52MS5TdHJlYW1FcnJvckgAEiQKBHBvbmcYAyABKAsyFC5zd2l0Y2hib2FyZC52MS5Qb25nSAASKgoHY2hhbmdlZBgEIAEoCzIXLnN3aXRjaGJvYXJkLnYxLkNoYW5nZWRIABIqCgdjbG9zaW5nGAUgASgLMhcuc3dpdGNoYm9hcmQudjEuQ2xvc2luZ0gAQgcKBWZyYW1lInUKCkV2ZW50QmF0Y2gSEQoJc3RyZWFtX2lkGAEgASgJEiUKBmV2ZW50cxgCIAMoCzIVLnN3aXRjaGJvYXJkLnYxLkV2ZW50Eg0KBXJlc2V0GAMgASgIEgwKBGxpdmUYBCABKAgSEAoIaGVhZF9zZXEYBSABKA0iPwoLU3RyZWFtRXJyb3ISEQoJc3RyZWFtX2lkGAEgASgJEgwKBGNvZGUYAiABKAkSDwoHbWVzc2FnZRgDIAEoCSItCgdDaGFuZ2VkEgwKBHdoYXQYASABKAkSFAoMd29ya3NwYWNlX2lkGAIgASgJIhkKB0Nsb3NpbmcSDgoGcmVhc29uGAEgASgJYgZwcm90bzM", [file_switchboard_v1_common]);
+  fileDesc("Chlzd2l0Y2hib2FyZC92MS9saXZlLnByb3RvEg5zd2l0Y2hib2FyZC52MSKCAgoLQ2xpZW50RnJhbWUSLgoJc3Vic2NyaWJlGAEgASgLMhkuc3dpdGNoYm9hcmQudjEuU3Vic2NyaWJlSAASMgoLdW5zdWJzY3JpYmUYAiABKAsyGy5zd2l0Y2hib2FyZC52MS5VbnN1YnNjcmliZUgAEiQKBHBpbmcYAyABKAsyFC5zd2l0Y2hib2FyZC52MS5QaW5nSAASLgoFaW5wdXQYBCABKAsyHS5zd2l0Y2hib2FyZC52MS5UZXJtaW5hbElucHV0SAASMAoGcmVzaXplGAUgASgLMh4uc3dpdGNoYm9hcmQudjEuVGVybWluYWxSZXNpemVIAEIHCgVmcmFtZSIxCglTdWJzY3JpYmUSEQoJc3RyZWFtX2lkGAEgASgJEhEKCWFmdGVyX3NlcRgCIAEoDSIwCg1UZXJtaW5hbElucHV0EhEKCXN0cmVhbV9pZBgBIAEoCRIMCgRkYXRhGAIgASgMIj8KDlRlcm1pbmFsUmVzaXplEhEKCXN0cmVhbV9pZBgBIAEoCRIMCgRjb2xzGAIgASgNEgwKBHJvd3MYAyABKA0iIAoLVW5zdWJzY3JpYmUSEQoJc3RyZWFtX2lkGAEgASgJIvABCgtTZXJ2ZXJGcmFtZRIsCgZldmVudHMYASABKAsyGi5zd2l0Y2hib2FyZC52MS5FdmVudEJhdGNoSAASLAoFZXJyb3IYAiABKAsyGy5zd2l0Y2hib2FyZC52MS5TdHJlYW1FcnJvckgAEiQKBHBvbmcYAyABKAsyFC5zd2l0Y2hib2FyZC52MS5Qb25nSAASKgoHY2hhbmdlZBgEIAEoCzIXLnN3aXRjaGJvYXJkLnYxLkNoYW5nZWRIABIqCgdjbG9zaW5nGAUgASgLMhcuc3dpdGNoYm9hcmQudjEuQ2xvc2luZ0gAQgcKBWZyYW1lInUKCkV2ZW50QmF0Y2gSEQoJc3RyZWFtX2lkGAEgASgJEiUKBmV2ZW50cxgCIAMoCzIVLnN3aXRjaGJvYXJkLnYxLkV2ZW50Eg0KBXJlc2V0GAMgASgIEgwKBGxpdmUYBCABKAgSEAoIaGVhZF9zZXEYBSABKA0iPwoLU3RyZWFtRXJyb3ISEQoJc3RyZWFtX2lkGAEgASgJEgwKBGNvZGUYAiABKAkSDwoHbWVzc2FnZRgDIAEoCSItCgdDaGFuZ2VkEgwKBHdoYXQYASABKAkSFAoMd29ya3NwYWNlX2lkGAIgASgJIhkKB0Nsb3NpbmcSDgoGcmVhc29uGAEgASgJYgZwcm90bzM", [file_switchboard_v1_common]);
 
 /**
  * @generated from message switchboard.v1.ClientFrame
@@ -39,6 +39,18 @@ export type ClientFrame = Message<"switchboard.v1.ClientFrame"> & {
      */
     value: Ping;
     case: "ping";
+  } | {
+    /**
+     * @generated from field: switchboard.v1.TerminalInput input = 4;
+     */
+    value: TerminalInput;
+    case: "input";
+  } | {
+    /**
+     * @generated from field: switchboard.v1.TerminalResize resize = 5;
+     */
+    value: TerminalResize;
+    case: "resize";
   } | { case: undefined; value?: undefined };
 };
 
@@ -75,6 +87,59 @@ export const SubscribeSchema: GenMessage<Subscribe> = /*@__PURE__*/
   messageDesc(file_switchboard_v1_live, 1);
 
 /**
+ * Keystrokes (or pasted text) for a terminal; needs the operator role.
+ *
+ * @generated from message switchboard.v1.TerminalInput
+ */
+export type TerminalInput = Message<"switchboard.v1.TerminalInput"> & {
+  /**
+   * @generated from field: string stream_id = 1;
+   */
+  streamId: string;
+
+  /**
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message switchboard.v1.TerminalInput.
+ * Use `create(TerminalInputSchema)` to create a new message.
+ */
+export const TerminalInputSchema: GenMessage<TerminalInput> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_live, 2);
+
+/**
+ * The sender's terminal size; the terminal follows the viewer who typed or resized last.
+ *
+ * @generated from message switchboard.v1.TerminalResize
+ */
+export type TerminalResize = Message<"switchboard.v1.TerminalResize"> & {
+  /**
+   * @generated from field: string stream_id = 1;
+   */
+  streamId: string;
+
+  /**
+   * @generated from field: uint32 cols = 2;
+   */
+  cols: number;
+
+  /**
+   * @generated from field: uint32 rows = 3;
+   */
+  rows: number;
+};
+
+/**
+ * Describes the message switchboard.v1.TerminalResize.
+ * Use `create(TerminalResizeSchema)` to create a new message.
+ */
+export const TerminalResizeSchema: GenMessage<TerminalResize> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_live, 3);
+
+/**
  * @generated from message switchboard.v1.Unsubscribe
  */
 export type Unsubscribe = Message<"switchboard.v1.Unsubscribe"> & {
@@ -89,7 +154,7 @@ export type Unsubscribe = Message<"switchboard.v1.Unsubscribe"> & {
  * Use `create(UnsubscribeSchema)` to create a new message.
  */
 export const UnsubscribeSchema: GenMessage<Unsubscribe> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_live, 2);
+  messageDesc(file_switchboard_v1_live, 4);
 
 /**
  * @generated from message switchboard.v1.ServerFrame
@@ -136,7 +201,7 @@ export type ServerFrame = Message<"switchboard.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_live, 3);
+  messageDesc(file_switchboard_v1_live, 5);
 
 /**
  * Consecutive events of one stream. Events follow the client's cursor with no hole, unless
@@ -179,7 +244,7 @@ export type EventBatch = Message<"switchboard.v1.EventBatch"> & {
  * Use `create(EventBatchSchema)` to create a new message.
  */
 export const EventBatchSchema: GenMessage<EventBatch> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_live, 4);
+  messageDesc(file_switchboard_v1_live, 6);
 
 /**
  * @generated from message switchboard.v1.StreamError
@@ -208,7 +273,7 @@ export type StreamError = Message<"switchboard.v1.StreamError"> & {
  * Use `create(StreamErrorSchema)` to create a new message.
  */
 export const StreamErrorSchema: GenMessage<StreamError> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_live, 5);
+  messageDesc(file_switchboard_v1_live, 7);
 
 /**
  * Something listed by the RPC API changed; the client refetches what it shows.
@@ -234,7 +299,7 @@ export type Changed = Message<"switchboard.v1.Changed"> & {
  * Use `create(ChangedSchema)` to create a new message.
  */
 export const ChangedSchema: GenMessage<Changed> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_live, 6);
+  messageDesc(file_switchboard_v1_live, 8);
 
 /**
  * The hub is about to close the socket, and why (sent before a policy close).
@@ -253,5 +318,5 @@ export type Closing = Message<"switchboard.v1.Closing"> & {
  * Use `create(ClosingSchema)` to create a new message.
  */
 export const ClosingSchema: GenMessage<Closing> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_live, 7);
+  messageDesc(file_switchboard_v1_live, 9);
 
