@@ -39,8 +39,12 @@ type SocketData = LiveData | LinkData;
 
 /** A quiet socket is closed by Bun after this long; both ends ping well within it. */
 const SOCKET_IDLE_TIMEOUT_S = 120;
-/** Bytes queued to one socket before Bun reports backpressure (and replay waits for drain). */
-const SOCKET_BACKPRESSURE_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes queued to one socket past which Bun drops what it is given. The live hub stops
+ * sending live events to a socket at LIVE_BEHIND_BYTES, far below, so this is never reached
+ * by one frame more (frames are at most a replay page or one stored batch).
+ */
+const SOCKET_BACKPRESSURE_BYTES = 64 * 1024 * 1024;
 
 export interface Hub {
   deps: HubDeps;

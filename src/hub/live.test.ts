@@ -10,6 +10,8 @@ import { AgentKind, EventKind } from "../gen/switchboard/v1/common_pb.ts";
 import { ClientFrameSchema } from "../gen/switchboard/v1/live_pb.ts";
 import { WorkerService } from "../gen/switchboard/v1/worker_pb.ts";
 import { WorkspaceService } from "../gen/switchboard/v1/workspace_pb.ts";
+import { join } from "node:path";
+import { BUN, ROOT } from "../testing/clients.ts";
 import { tempDir } from "../testing/harness.ts";
 import { browser, liveSocket, rawWorker, startHub, until, type HubRun } from "../testing/hub.ts";
 import { MAX_CLIENT_FRAME_BYTES, SNAPSHOT_AFTER_BYTES } from "./live.ts";
@@ -122,4 +124,41 @@ test("an oversized or text frame closes only its own socket, with a reason", asy
   );
   expect(fine.closed()).toBeNull();
   fine.close();
+});
+
+test("a reader that stops reading falls behind, catches up from the log, and loses nothing", async () => {
+  const { hub, b, worker, stream } = await terminalStream();
+  const chunk = new Uint8Array(60 * 1024).fill(0x62);
+  const total = 400; // 24 MiB: far past what the hub queues for one socket
+  const reader = Bun.spawn({
+    cmd: [
+      BUN,
+      join(ROOT, "src", "testing", "stalled-reader.ts"),
+      hub.url,
+      b.jar.header(),
+      stream,
+      "1500",
+      String(total),
+    ],
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  await Bun.sleep(300);
+  for (let seq = 1; seq <= total; seq += 20) {
+    worker.events(
+      stream,
+      Array.from({ length: 20 }, (_, i) => ({
+        seq: seq + i,
+        timeMs: Date.now(),
+        kind: EventKind.TERMINAL_OUTPUT,
+        data: chunk,
+      })),
+    );
+  }
+  const out = await new Response(reader.stdout).text();
+  await reader.exited;
+  const got = JSON.parse(out) as Record<string, number>;
+  expect(got).toMatchObject({ last: total, count: total, gaps: 0, repeats: 0 });
+  // It was taken off live at least once and replayed from the log.
+  expect(got.fellBehind).toBeGreaterThanOrEqual(1);
 });

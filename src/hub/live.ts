@@ -20,6 +20,11 @@ import type { EventLog } from "./store/events.ts";
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 /** Streams one socket may follow at once. */
 export const MAX_SUBSCRIPTIONS = 256;
+/**
+ * A live subscriber with this much still queued is behind: it catches up from the log instead
+ * of being sent more (well below the sockets' hard limit, SOCKET_BACKPRESSURE_BYTES in hub.ts).
+ */
+export const LIVE_BEHIND_BYTES = 4 * 1024 * 1024;
 /** A terminal client this far behind a snapshot gets the snapshot and the tail instead. */
 export const SNAPSHOT_AFTER_BYTES = 256 * 1024;
 
@@ -45,7 +50,9 @@ export function encodeServerFrame(
 export class LiveHub {
   private server: { publish(topic: string, data: Uint8Array): number } | null = null;
   private readonly sockets = new Set<LiveSocket>();
-  private readonly drainWaiters = new Map<LiveSocket, () => void>();
+  private readonly drainWaiters = new Map<LiveSocket, (() => void)[]>();
+  /** The sockets following each stream live (also subscribed to its topic). */
+  private readonly liveSubs = new Map<string, Set<LiveSocket>>();
   private link: {
     command(workerId: string, actor: string, body: CommandBody): Promise<string>;
   } | null = null;
@@ -73,14 +80,14 @@ export class LiveHub {
 
   close(ws: LiveSocket): void {
     this.sockets.delete(ws);
-    this.drainWaiters.get(ws)?.();
-    this.drainWaiters.delete(ws);
+    for (const streamId of ws.data.subs.keys()) this.leaveLive(ws, streamId);
+    this.drain(ws);
   }
 
   drain(ws: LiveSocket): void {
-    const w = this.drainWaiters.get(ws);
+    const list = this.drainWaiters.get(ws);
     this.drainWaiters.delete(ws);
-    w?.();
+    for (const w of list ?? []) w();
   }
 
   message(ws: LiveSocket, raw: string | Buffer): void {
@@ -98,7 +105,7 @@ export class LiveHub {
         return;
       case "unsubscribe":
         ws.data.subs.delete(frame.value.streamId);
-        ws.unsubscribe(topicOf(frame.value.streamId));
+        this.leaveLive(ws, frame.value.streamId);
         return;
       case "ping":
         ws.send(encodeServerFrame({ case: "pong", value: { nonce: frame.value.nonce } }));
@@ -112,9 +119,18 @@ export class LiveHub {
     }
   }
 
-  /** Stored events were appended to a stream: send them to its live subscribers. */
+  /**
+   * Stored events were appended to a stream: send them to its live subscribers, in one
+   * native publish. A subscriber with LIVE_BEHIND_BYTES already queued is not given more (Bun
+   * would drop what passes its limit, silently): it goes back to replaying from the log, page
+   * by page as it drains, and is live again once it has caught up. Nothing is lost either way.
+   */
   published(streamId: string, events: Event[], head: number): void {
     if (events.length === 0 || !this.server) return;
+    const before = events[0]!.seq - 1;
+    for (const ws of this.liveSubs.get(streamId) ?? []) {
+      if (ws.getBufferedAmount() > LIVE_BEHIND_BYTES) void this.replay(ws, streamId, before, false);
+    }
     this.server.publish(
       topicOf(streamId),
       encodeServerFrame({
@@ -165,7 +181,7 @@ export class LiveHub {
       .catch((e: Error) => err("unavailable", e.message));
   }
 
-  private async subscribe(ws: LiveSocket, streamId: string, afterSeq: number): Promise<void> {
+  private subscribe(ws: LiveSocket, streamId: string, afterSeq: number): void {
     const err = (code: string, message: string) =>
       ws.send(encodeServerFrame({ case: "error", value: { streamId, code, message } }));
     const workspaceId = workspaceOfStream(this.db, streamId);
@@ -175,13 +191,6 @@ export class LiveHub {
     if (!ws.data.subs.has(streamId) && ws.data.subs.size >= MAX_SUBSCRIPTIONS) {
       return void err("resource_exhausted", `at most ${MAX_SUBSCRIPTIONS} streams per socket`);
     }
-    // A new subscription replaces an earlier one of the same stream (a client resyncing).
-    const generation = (ws.data.subs.get(streamId)?.generation ?? 0) + 1;
-    ws.data.subs.set(streamId, { live: false, generation });
-    ws.unsubscribe(topicOf(streamId));
-    const current = () =>
-      ws.readyState === 1 && ws.data.subs.get(streamId)?.generation === generation;
-
     let cursor = Math.max(0, Math.floor(afterSeq));
     let reset = false;
     const h = this.events.head(streamId);
@@ -192,7 +201,21 @@ export class LiveHub {
         reset = true;
       }
     }
-    if (h && cursor > h.head) cursor = h.head; // a client from a reset database: resend it all after head
+    // A cursor past the head (a client that saw a database since restored) waits for new events.
+    if (h && cursor > h.head) cursor = h.head;
+    void this.replay(ws, streamId, cursor, reset);
+  }
+
+  /**
+   * Sends a socket every stored event of a stream after `cursor`, page by page as it drains,
+   * then makes it live. A new call for the same socket and stream replaces a running one.
+   */
+  private async replay(ws: LiveSocket, streamId: string, cursor: number, reset: boolean) {
+    const generation = (ws.data.subs.get(streamId)?.generation ?? 0) + 1;
+    this.leaveLive(ws, streamId);
+    ws.data.subs.set(streamId, { live: false, generation });
+    const current = () =>
+      ws.readyState === 1 && ws.data.subs.get(streamId)?.generation === generation;
     for (;;) {
       if (!current()) return;
       const page = this.events.read(streamId, cursor);
@@ -203,6 +226,9 @@ export class LiveHub {
         // Same synchronous step as the read: nothing can be appended in between.
         ws.subscribe(topicOf(streamId));
         ws.data.subs.set(streamId, { live: true, generation });
+        let set = this.liveSubs.get(streamId);
+        if (!set) this.liveSubs.set(streamId, (set = new Set()));
+        set.add(ws);
       }
       const sent = ws.send(
         encodeServerFrame({
@@ -212,9 +238,23 @@ export class LiveHub {
       );
       reset = false;
       cursor = last;
-      if (caughtUp) return;
-      if (sent === -1) await new Promise<void>((r) => this.drainWaiters.set(ws, r));
-      if (sent === 0) return; // closed
+      if (caughtUp || sent === 0) return; // live, or closed
+      if (ws.getBufferedAmount() > LIVE_BEHIND_BYTES) await this.drained(ws);
     }
+  }
+
+  private leaveLive(ws: LiveSocket, streamId: string): void {
+    ws.unsubscribe(topicOf(streamId));
+    const set = this.liveSubs.get(streamId);
+    set?.delete(ws);
+    if (set?.size === 0) this.liveSubs.delete(streamId);
+  }
+
+  private drained(ws: LiveSocket): Promise<void> {
+    return new Promise((resolve) => {
+      let list = this.drainWaiters.get(ws);
+      if (!list) this.drainWaiters.set(ws, (list = []));
+      list.push(resolve);
+    });
   }
 }
