@@ -174,7 +174,8 @@ export enum EventKind {
   TERMINAL_OUTPUT = 20,
 
   /**
-   * data: a serialised screen (scrollback included) that stands for every earlier event.
+   * data: a serialised screen (scrollback included) that stands for every earlier event;
+   * json: {"cols": number, "rows": number}, the size it was taken at.
    *
    * @generated from enum value: EVENT_KIND_TERMINAL_SNAPSHOT = 21;
    */
