@@ -401,6 +401,86 @@ describe("session setup", () => {
   });
 });
 
+describe("kept sessions", () => {
+  test("FAKE_AGENT_STATE_DIR: a later process loads the session, replays it and goes on", async () => {
+    const dir = mkdtempSync(join(workDir, "state-"));
+    const first = await startSession({ FAKE_AGENT_STATE_DIR: dir });
+    const { sessionId } = first;
+    await first.harness.agent.request("session/set_mode", { sessionId, modeId: "ask" });
+    await first.harness.agent.request("session/set_config_option", {
+      sessionId,
+      configId: "model",
+      value: "smart",
+    });
+    await first.harness.prompt(sessionId, "say one");
+    const sent = first.harness.since(0, sessionId);
+    expect(await first.harness.close()).toBe(0);
+
+    const second = startAgent({ FAKE_AGENT_STATE_DIR: dir });
+    await second.initialize();
+    const response = await second.agent.request("session/load", {
+      sessionId,
+      cwd: workDir,
+      mcpServers: [],
+    });
+    await settle();
+    expect(response).toEqual({
+      modes: expect.objectContaining({ currentModeId: "ask" }),
+      configOptions: [expect.objectContaining({ id: "model", currentValue: "smart" })],
+    });
+    const replayed = second.since(0, sessionId);
+    const agentSent: acp.SessionUpdate[] = replayed.filter(
+      (u) => u.sessionUpdate !== "user_message_chunk",
+    );
+    expect(agentSent).toEqual(sent);
+    expect(replayed.find((u) => u.sessionUpdate === "user_message_chunk")).toMatchObject({
+      content: { type: "text", text: "say one" },
+    });
+    // The loaded session takes prompts, and what it says is kept too.
+    expect(texts((await second.prompt(sessionId, "say two")).updates)).toEqual(["two"]);
+    await expect(
+      second.agent.request("session/load", {
+        sessionId: "sess-nope",
+        cwd: workDir,
+        mcpServers: [],
+      }),
+    ).rejects.toMatchObject({ code: -32002 });
+    expect(await second.close()).toBe(0);
+
+    const third = startAgent({ FAKE_AGENT_STATE_DIR: dir });
+    await third.initialize();
+    await third.agent.request("session/load", { sessionId, cwd: workDir, mcpServers: [] });
+    await settle();
+    expect(texts(third.since(0, sessionId))).toEqual(["one", "two"]);
+    await third.close();
+  });
+
+  test("without FAKE_AGENT_STATE_DIR a new process knows no earlier session", async () => {
+    const first = await startSession();
+    await first.harness.close();
+    const second = startAgent();
+    await second.initialize();
+    await expect(
+      second.agent.request("session/load", {
+        sessionId: first.sessionId,
+        cwd: workDir,
+        mcpServers: [],
+      }),
+    ).rejects.toMatchObject({ code: -32002 });
+    await second.close();
+  });
+
+  test("FAKE_AGENT_NO_LOAD=1: loadSession is not advertised and session/load is not served", async () => {
+    const { harness, sessionId } = await startSession({ FAKE_AGENT_NO_LOAD: "1" });
+    const init = await harness.initialize();
+    expect(init.agentCapabilities?.loadSession).toBe(false);
+    await expect(
+      harness.agent.request("session/load", { sessionId, cwd: workDir, mcpServers: [] }),
+    ).rejects.toMatchObject({ code: -32601 });
+    await harness.close();
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Script commands
 // ---------------------------------------------------------------------------------------------

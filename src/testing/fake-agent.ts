@@ -37,12 +37,17 @@
  *   FAKE_AGENT_LOG=<file>        append {method, params} per received request or notification
  *                                (prompt text cut to 200 chars, media data replaced by its length)
  *   FAKE_AGENT_NO_MODE_UPDATE=1  session/set_mode sends no current_mode_update
+ *   FAKE_AGENT_STATE_DIR=<dir>   keep every session in <dir>/<sessionId>.jsonl (its cwd, mode,
+ *                                model and history, appended as they change), so a later process
+ *                                can session/load it: a restarted agent resumes its sessions
+ *   FAKE_AGENT_NO_LOAD=1         initialize advertises loadSession: false and session/load is
+ *                                answered "method not found"
  *   FAKE_AGENT_RAW_FLOOD=1       flood writes its lines itself, bypassing the SDK's notify (about
  *                                twice as fast; same bytes on the wire, same ordering)
  */
 
 import * as acp from "@agentclientprotocol/sdk";
-import { appendFileSync, writeSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 /** Absolute path of this script, for tests that spawn it. */
@@ -108,6 +113,63 @@ function getSession(sessionId: string): Session {
   return session;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Kept sessions (FAKE_AGENT_STATE_DIR)
+// ---------------------------------------------------------------------------------------------
+
+/** One line of a kept session's file: its start, a change of mode or model, or an update. */
+type StateLine =
+  | { session: { cwd: string; modeId: string; model: string } }
+  | { modeId: string }
+  | { model: string }
+  | { update: acp.SessionUpdate };
+
+/** The file that keeps a session, or null when sessions are not kept (or the id is odd). */
+function stateFile(sessionId: string): string | null {
+  const dir = process.env.FAKE_AGENT_STATE_DIR;
+  if (!dir || !/^[A-Za-z0-9._-]+$/.test(sessionId)) return null;
+  return join(dir, `${sessionId}.jsonl`);
+}
+
+/** Appends one change to the session's file; one line each, so a crash loses nothing written. */
+function keep(session: Session, line: StateLine): void {
+  const file = stateFile(session.id);
+  if (file) appendFileSync(file, JSON.stringify(line) + "\n");
+}
+
+/** A session of this process, else one an earlier process kept; not found otherwise. */
+function findOrRestore(sessionId: string): Session {
+  const live = sessions.get(sessionId);
+  if (live) return live;
+  const file = stateFile(sessionId);
+  if (!file || !existsSync(file)) throw acp.RequestError.sessionNotFound(sessionId);
+  const session: Session = {
+    id: sessionId,
+    cwd: "",
+    modeId: "code",
+    model: "fast",
+    history: [],
+    turns: new Set(),
+    usedTokens: 0,
+  };
+  for (const text of readFileSync(file, "utf8").split("\n")) {
+    if (!text) continue;
+    const line = JSON.parse(text) as StateLine;
+    if ("session" in line) Object.assign(session, line.session);
+    else if ("update" in line) session.history.push(line.update);
+    else if ("modeId" in line) session.modeId = line.modeId;
+    else session.model = line.model;
+  }
+  sessions.set(sessionId, session);
+  return session;
+}
+
+/** Records an update (or a user's prompt) for session/load replay. */
+function record(session: Session, update: acp.SessionUpdate): void {
+  session.history.push(update);
+  keep(session, { update });
+}
+
 function modeState(session: Session): acp.SessionModeState {
   return { currentModeId: session.modeId, availableModes: MODES };
 }
@@ -131,7 +193,7 @@ function sendUpdate(
   session: Session,
   update: acp.SessionUpdate,
 ): Promise<void> {
-  session.history.push(update);
+  record(session, update);
   return client.notify("session/update", { sessionId: session.id, update });
 }
 
@@ -525,7 +587,7 @@ let rawLineWriter: ((line: string) => Promise<void>) | undefined;
  */
 function floodUpdate(turn: Turn, update: acp.SessionUpdate): Promise<void> {
   if (!rawLineWriter) return turn.send(update);
-  turn.session.history.push(update);
+  record(turn.session, update);
   const params: acp.SessionNotification = { sessionId: turn.session.id, update };
   return rawLineWriter(JSON.stringify({ jsonrpc: "2.0", method: "session/update", params }) + "\n");
 }
@@ -606,12 +668,13 @@ async function runTurn(turn: Turn): Promise<acp.StopReason> {
 // ---------------------------------------------------------------------------------------------
 
 export function createFakeAgent(): acp.AgentApp {
+  const canLoad = process.env.FAKE_AGENT_NO_LOAD !== "1";
   return acp
     .agent({ name: "fake-agent" })
     .onRequest(acp.methods.agent.initialize, () => ({
       protocolVersion: 1,
       agentCapabilities: {
-        loadSession: true,
+        loadSession: canLoad,
         promptCapabilities: { image: true, audio: false, embeddedContext: true },
       },
       agentInfo: { name: "fake-agent", version: "1.0.0" },
@@ -629,6 +692,9 @@ export function createFakeAgent(): acp.AgentApp {
         usedTokens: 0,
       };
       sessions.set(session.id, session);
+      keep(session, {
+        session: { cwd: session.cwd, modeId: session.modeId, model: session.model },
+      });
       // A macrotask later, so the response (queued in microtasks) is written first.
       setTimeout(() => {
         sendUpdate(ctx.client, session, {
@@ -644,8 +710,12 @@ export function createFakeAgent(): acp.AgentApp {
     })
 
     .onRequest(acp.methods.agent.session.load, async (ctx) => {
-      const session = getSession(ctx.params.sessionId);
+      if (!canLoad) throw acp.RequestError.methodNotFound(acp.methods.agent.session.load);
+      const session = findOrRestore(ctx.params.sessionId);
       session.cwd = ctx.params.cwd;
+      keep(session, {
+        session: { cwd: session.cwd, modeId: session.modeId, model: session.model },
+      });
       // Replayed before the response, as ACP requires; a snapshot, so replay is not recorded.
       for (const update of [...session.history]) {
         await ctx.client.notify("session/update", { sessionId: session.id, update });
@@ -660,6 +730,7 @@ export function createFakeAgent(): acp.AgentApp {
         throw acp.RequestError.invalidParams({ modeId }, `unknown mode ${modeId}`);
       }
       session.modeId = modeId;
+      keep(session, { modeId });
       if (process.env.FAKE_AGENT_NO_MODE_UPDATE !== "1") {
         setTimeout(() => {
           sendUpdate(ctx.client, session, {
@@ -681,6 +752,7 @@ export function createFakeAgent(): acp.AgentApp {
         throw acp.RequestError.invalidParams({ value }, `unknown model ${String(value)}`);
       }
       session.model = value;
+      keep(session, { model: value });
       return { configOptions: configOptions(session) };
     })
 
@@ -689,7 +761,7 @@ export function createFakeAgent(): acp.AgentApp {
       const { prompt } = ctx.params;
       const userMessageId = nextId("user");
       for (const content of prompt) {
-        session.history.push({
+        record(session, {
           sessionUpdate: "user_message_chunk",
           messageId: userMessageId,
           content,

@@ -4,11 +4,13 @@
  */
 import * as acp from "@agentclientprotocol/sdk";
 import { afterEach, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { EventKind } from "../gen/switchboard/v1/common_pb.ts";
 import type { Mux } from "../mux/mux.ts";
 import { FAKE_AGENT } from "../testing/clients.ts";
 import { Cleanups, isRunning, waitFor } from "../testing/procs.ts";
-import { AcpAgent, type AcpAgentOptions } from "./acp-agent.ts";
+import { AcpAgent, NOT_RESUMED, type AcpAgentOptions } from "./acp-agent.ts";
 
 interface Ev {
   kind: EventKind;
@@ -70,7 +72,8 @@ async function started(opts: Partial<AcpAgentOptions> = {}) {
 }
 
 /** An SDK client in this process attached to the agent's mux, like an editor on the socket. */
-async function editor(mux: Mux, name: string, answer?: string) {
+async function editor(mux: Mux, name: string, answer?: string, load?: string) {
+  const updates: acp.SessionNotification[] = [];
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   const readable = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
   const sink = {
@@ -81,7 +84,7 @@ async function editor(mux: Mux, name: string, answer?: string) {
   const writable = new WritableStream<Uint8Array>({ write: (c) => frontend.receive(c) });
   const conn = acp
     .client({ name })
-    .onNotification("session/update", () => {})
+    .onNotification("session/update", ({ params }) => void updates.push(params))
     .onNotification("*", () => {})
     .onRequest("session/request_permission", async ({ signal }) => {
       if (answer) return { outcome: { outcome: "selected", optionId: answer } };
@@ -89,8 +92,20 @@ async function editor(mux: Mux, name: string, answer?: string) {
     })
     .connect(acp.ndJsonStream(writable, readable));
   await conn.agent.request("initialize", { protocolVersion: 1, clientCapabilities: {} });
+  if (load !== undefined) {
+    await conn.agent.request("session/load", { sessionId: load, cwd: "/", mcpServers: [] });
+    return { conn, sessionId: load, updates };
+  }
   const { sessionId } = await conn.agent.request("session/new", { cwd: "/", mcpServers: [] });
-  return { conn, sessionId };
+  return { conn, sessionId, updates };
+}
+
+/** The methods the fake agent received, from its FAKE_AGENT_LOG. */
+function received(log: string): { method: string; params: Record<string, unknown> }[] {
+  return readFileSync(log, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 test("start reports starting, the session's facts, then idle and the frontends", async () => {
@@ -319,4 +334,146 @@ test("an agent that never answers initialize fails start after the timeout and i
   await expect(agent.start()).rejects.toThrow("initialize: no answer within 200 ms");
   expect(events.map(shape)).toEqual(["AGENT_STATUS:starting", "AGENT_STATUS:failed"]);
   expect(agent.running).toBe(false);
+});
+
+test("resume loads the earlier session: its replay is not emitted again, SESSION_INFO says resumed", async () => {
+  const dir = cleanups.scratch("acp-agent-state");
+  const cwd = cleanups.scratch("acp-agent-resume");
+  const known: string[] = [];
+  const onSession = (id: string) => void known.push(id);
+  // The first life: a session with a turn and a changed model, kept by the agent.
+  const first = await started({ cwd, env: { FAKE_AGENT_STATE_DIR: dir }, onSession });
+  const sessionId = first.agent.sessionId;
+  expect(sessionId).toStartWith("sess-");
+  expect(known).toEqual([sessionId]);
+  await first.agent.setConfigOption("model", "smart", "alice");
+  await first.agent.prompt(text("say before"), "alice");
+  await first.until((e) => e.kind === EventKind.TURN_FINISHED, "first turn");
+  await first.agent.stop();
+
+  // The second life (a restarted worker), asked to resume it.
+  const log = join(dir, "agent.log");
+  const env = { FAKE_AGENT_STATE_DIR: dir, FAKE_AGENT_LOG: log };
+  const { agent, events, until } = startAgent({ cwd, env, onSession, resume: { sessionId } });
+  await agent.start();
+  expect(events.map(shape)).toEqual([
+    "AGENT_STATUS:starting",
+    "SESSION_INFO",
+    "AGENT_STATUS:idle",
+    "FRONTENDS",
+  ]);
+  const info = events[1]!.json;
+  expect(info).toMatchObject({ sessionId, resumed: true });
+  expect((info.configOptions as { currentValue: string }[])[0]!.currentValue).toBe("smart");
+  expect((info.agentInfo as { name: string }).name).toBe("fake-agent");
+  expect(events[2]!.json).toEqual({ status: "idle" });
+  expect(agent.sessionId).toBe(sessionId);
+  expect(known).toEqual([sessionId, sessionId]);
+  const methods = received(log).map((e) => e.method);
+  expect(methods).toEqual(["initialize", "session/load"]);
+  expect(received(log)[1]!.params).toEqual({ sessionId, cwd, mcpServers: [] });
+
+  // The agent did replay (an editor loading the session gets it from the mux's history) ...
+  const ed = await editor(agent.mux!, "editor", undefined, sessionId);
+  const replayed = ed.updates.map((u) => u.update as { content?: { text?: string } });
+  expect(replayed.map((u) => u.content?.text)).toContain("before");
+  // ... and the session goes on: new turns stream as usual.
+  await agent.prompt(text("say after"), "alice");
+  await until((e) => e.kind === EventKind.TURN_FINISHED, "turn end");
+  expect(events.map(chunkText).filter((t) => t !== null)).toEqual(["after"]);
+  expect(events.find((e) => e.kind === EventKind.TURN_FINISHED)!.json).toEqual({
+    stopReason: "end_turn",
+  });
+});
+
+test("resume of a session the agent does not know: a new session, and the stream says so", async () => {
+  const dir = cleanups.scratch("acp-agent-state");
+  const log = join(dir, "agent.log");
+  const known: string[] = [];
+  const { agent, events, until } = startAgent({
+    env: { FAKE_AGENT_STATE_DIR: dir, FAKE_AGENT_LOG: log },
+    resume: { sessionId: "sess-gone" },
+    onSession: (id) => void known.push(id),
+  });
+  await agent.start();
+  await until((e) => shape(e).endsWith("available_commands_update"), "the new session's commands");
+  expect(events.map(shape)).toEqual([
+    "AGENT_STATUS:starting",
+    "SESSION_INFO",
+    "AGENT_STATUS:idle",
+    "FRONTENDS",
+    "SESSION_UPDATE:available_commands_update",
+  ]);
+  const info = events[1]!.json;
+  expect(info.resumed).toBe(false);
+  expect(info.sessionId).toStartWith("sess-");
+  expect(info.sessionId).not.toBe("sess-gone");
+  expect(events[2]!.json).toMatchObject({ status: "idle", message: NOT_RESUMED });
+  expect(String(events[2]!.json.reason)).toStartWith("session/load: ");
+  expect(agent.sessionId).toBe(info.sessionId as string);
+  expect(known).toEqual([info.sessionId as string]);
+  expect(received(log).map((e) => e.method)).toEqual(["initialize", "session/load", "session/new"]);
+  await agent.prompt(text("say hi"), "alice");
+  await until((e) => chunkText(e) === "hi", "a turn in the new session");
+});
+
+test("resume with an agent that cannot load sessions: a new session, and the stream says so", async () => {
+  const dir = cleanups.scratch("acp-agent-state");
+  const log = join(dir, "agent.log");
+  const { agent, events } = startAgent({
+    env: { FAKE_AGENT_NO_LOAD: "1", FAKE_AGENT_LOG: log },
+    resume: { sessionId: "sess-earlier" },
+  });
+  await agent.start();
+  expect(events.slice(0, 3).map(shape)).toEqual([
+    "AGENT_STATUS:starting",
+    "SESSION_INFO",
+    "AGENT_STATUS:idle",
+  ]);
+  expect(events[1]!.json.resumed).toBe(false);
+  expect(events[2]!.json).toEqual({
+    status: "idle",
+    message: NOT_RESUMED,
+    reason: "the agent does not support session/load",
+  });
+  expect(received(log).map((e) => e.method)).toEqual(["initialize", "session/new"]);
+});
+
+test("a start without resume never loads and reports no resumed flag", async () => {
+  const log = join(cleanups.scratch("acp-agent-log"), "agent.log");
+  const { events } = await started({ env: { FAKE_AGENT_LOG: log } });
+  expect("resumed" in events[1]!.json).toBe(false);
+  expect(received(log).map((e) => e.method)).toEqual(["initialize", "session/new"]);
+});
+
+test("an agent that never answers session/load fails start; no new session is asked for", async () => {
+  // Answers initialize (loadSession) and then nothing: the mux numbers it request 1.
+  const init = JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    result: { protocolVersion: 1, agentCapabilities: { loadSession: true } },
+  });
+  const dir = cleanups.scratch("acp-agent-hang");
+  const seen = join(dir, "seen");
+  const { agent, events } = startAgent({
+    command: ["sh", "-c", `read l; echo '${init}'; cat >"${seen}"`],
+    resume: { sessionId: "sess-slow" },
+    startTimeoutMs: 300,
+  });
+  await expect(agent.start()).rejects.toThrow("session/load: no answer within 300 ms");
+  expect(events.map(shape)).toEqual(["AGENT_STATUS:starting", "AGENT_STATUS:failed"]);
+  expect(agent.sessionId).toBe("");
+  const sent = readFileSync(seen, "utf8");
+  expect(sent).toContain('"method":"session/load"');
+  expect(sent).not.toContain("session/new");
+});
+
+test("a notice (a catalog entry's) is the message of the starting status", async () => {
+  const { events } = await started({ notice: "Running as root: no bypass" });
+  expect(events[0]!).toEqual({
+    kind: EventKind.AGENT_STATUS,
+    json: { status: "starting", message: "Running as root: no bypass" },
+    actor: "agent",
+  });
+  expect(events[2]!.json).toEqual({ status: "idle" });
 });

@@ -6,6 +6,11 @@
  * Order: every event is emitted synchronously while handling the mux's line that caused it, so
  * the stream has the mux's order: a turn's updates come before its TURN_FINISHED, a permission
  * request before its resolution.
+ *
+ * Resume: given the session it served before (a restarted worker), the agent is asked to
+ * session/load it when it advertises loadSession. What it replays then is already in the hub's
+ * stream, so nothing of it is emitted again; SESSION_INFO says `resumed: true`. When it cannot
+ * (no loadSession, or an error answer) a new session is opened instead, and the stream says so.
  */
 import { EventKind } from "../gen/switchboard/v1/common_pb.ts";
 import { AgentProcess } from "../mux/agent-process.ts";
@@ -29,6 +34,8 @@ const INITIALIZE = {
 };
 /** The actor of what the agent did by itself. */
 const AGENT = "agent";
+/** The AGENT_STATUS message when a resume fell back to a new session. */
+export const NOT_RESUMED = "the agent could not resume its session; a new one started";
 
 export interface AgentEventSink {
   (kind: EventKind, payload: { json?: unknown; data?: Uint8Array; actor?: string }): void;
@@ -46,6 +53,12 @@ export interface AcpAgentOptions {
   log?: (line: string) => void;
   /** Overrides START_TIMEOUT_MS (tests). */
   startTimeoutMs?: number;
+  /** The session to load instead of opening a new one (it served it before). */
+  resume?: { sessionId: string };
+  /** The session's id, once known (new or resumed): the caller keeps it for a later resume. */
+  onSession?: (sessionId: string) => void;
+  /** Told to the user as the message of the first status, "starting" (a catalog entry's notice). */
+  notice?: string;
 }
 
 export type AgentStatusName = "starting" | "idle" | "working" | "waiting" | "stopped" | "failed";
@@ -59,7 +72,9 @@ export class AcpAgent {
   private proc: AgentProcess | null = null;
   private _mux: Mux | null = null;
   private peer: MuxPeer | null = null;
-  private sessionId = "";
+  private _sessionId = "";
+  /** True from session/load until its answer: what the agent replays then is not emitted. */
+  private loading = false;
   private status: AgentStatusName | null = null;
   /** The running turn and the frontend that prompted it (ours is HUB_FRONTEND). */
   private turn: { frontend: string } | null = null;
@@ -94,10 +109,15 @@ export class AcpAgent {
     return this.proc?.pid ?? null;
   }
 
+  /** The ACP session's id; "" until the agent opened (or loaded) it. */
+  get sessionId(): string {
+    return this._sessionId;
+  }
+
   async start(): Promise<void> {
     if (this.phase !== "new") throw new Error("the agent was started already");
     this.phase = "starting";
-    this.setStatus("starting", AGENT);
+    this.setStatus("starting", AGENT, this.opts.notice ? { message: this.opts.notice } : {});
     const { command, cwd, env, log } = this.opts;
     let mux!: Mux;
     try {
@@ -124,19 +144,22 @@ export class AcpAgent {
     const timeout = this.opts.startTimeoutMs ?? START_TIMEOUT_MS;
     try {
       const init = asObject(await this.peer.call("initialize", INITIALIZE, timeout));
+      const { resume } = this.opts;
+      let notResumed: string | undefined;
+      if (resume) {
+        const canLoad = asObject(init.agentCapabilities).loadSession === true;
+        notResumed = canLoad
+          ? await this.load(init, resume.sessionId, timeout)
+          : "the agent does not support session/load";
+        if (notResumed === undefined) return;
+        this.log(`session ${resume.sessionId} not resumed: ${notResumed}`);
+      }
       // Emitted in the answer's own step, so SESSION_INFO and idle lead what follows it.
       await this.peer.call("session/new", { cwd, mcpServers: [] }, timeout, (result) => {
         const r = asObject(result);
-        this.sessionId = String(r.sessionId);
-        this.currentModeId = (asObject(r.modes).currentModeId as string | undefined) ?? null;
-        const { modes, models, configOptions } = r;
-        const { agentInfo, agentCapabilities } = init;
-        this.emit(EventKind.SESSION_INFO, {
-          sessionId: this.sessionId,
-          ...{ modes, models, configOptions, agentInfo, agentCapabilities },
-        });
-        this.phase = "running";
-        this.settle(AGENT);
+        this.opened(init, String(r.sessionId), r, resume ? false : undefined);
+        if (notResumed === undefined) return this.settle(AGENT);
+        this.setStatus("idle", AGENT, { message: NOT_RESUMED, reason: notResumed });
       });
     } catch (e) {
       if (!this.exit) {
@@ -153,6 +176,63 @@ export class AcpAgent {
     }
   }
 
+  /**
+   * Loads the earlier session: undefined once it is loaded (and reported), else why not, when
+   * the agent answered with an error. Rejects on no answer or the agent's exit: then a new
+   * session cannot be asked for either (the mux would still wait on the load).
+   */
+  private load(
+    init: Record<string, unknown>,
+    sessionId: string,
+    timeoutMs: number,
+  ): Promise<string | undefined> {
+    const { promise, resolve, reject } = Promise.withResolvers<string | undefined>();
+    const params = { sessionId, cwd: this.opts.cwd, mcpServers: [] };
+    this.loading = true;
+    let late = false;
+    this.peer!.request("session/load", params, (r) => {
+      if (late) return;
+      clearTimeout(timer);
+      this.loading = false;
+      if (this.exit) return reject(new Error(exitMessage(this.exit)));
+      if (r.error) return resolve(`session/load: ${r.error.message}`);
+      // The answer has no sessionId of its own: it is the one asked for.
+      this.opened(init, sessionId, asObject(r.result), true);
+      this.settle(AGENT);
+      resolve(undefined);
+    });
+    const timer = setTimeout(() => {
+      late = true;
+      this.loading = false;
+      reject(new Error(`session/load: no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    return promise;
+  }
+
+  /** The session is open: its facts lead the stream, and the caller learns its id. */
+  private opened(
+    init: Record<string, unknown>,
+    sessionId: string,
+    r: Record<string, unknown>,
+    resumed: boolean | undefined,
+  ): void {
+    this._sessionId = sessionId;
+    this.currentModeId = (asObject(r.modes).currentModeId as string | undefined) ?? null;
+    const { modes, models, configOptions } = r;
+    const { agentInfo, agentCapabilities } = init;
+    this.emit(EventKind.SESSION_INFO, {
+      sessionId,
+      ...{ modes, models, configOptions, agentInfo, agentCapabilities },
+      ...(resumed === undefined ? {} : { resumed }),
+    });
+    this.phase = "running";
+    try {
+      this.opts.onSession?.(sessionId);
+    } catch (e) {
+      this.log(`onSession failed: ${(e as Error).message}`);
+    }
+  }
+
   /** Resolves once the prompt is sent; the turn's end arrives as TURN_FINISHED. */
   async prompt(prompt: unknown[], actor: string): Promise<void> {
     const peer = this.ready();
@@ -164,7 +244,7 @@ export class AcpAgent {
     this.turn = { frontend: HUB_FRONTEND };
     this.emit(EventKind.PROMPT, { prompt }, actor);
     this.settle(actor);
-    peer.request("session/prompt", { sessionId: this.sessionId, prompt }, (r) => {
+    peer.request("session/prompt", { sessionId: this._sessionId, prompt }, (r) => {
       // Agent exit fails the prompt before it withdraws permission requests; end those first.
       if (this.exit) this.permissions.abandon();
       const stopped = this.exit && this.phase === "stopping";
@@ -180,7 +260,7 @@ export class AcpAgent {
     const peer = this.ready();
     // The mux cancels open permission requests in our name; they are reported as this actor's.
     this.permissions.cancelActor = actor;
-    peer.notify("session/cancel", { sessionId: this.sessionId });
+    peer.notify("session/cancel", { sessionId: this._sessionId });
   }
 
   async answerPermission(requestId: string, outcome: PermissionAnswer, actor: string) {
@@ -188,7 +268,7 @@ export class AcpAgent {
   }
 
   async setMode(modeId: string, actor: string): Promise<void> {
-    const params = { sessionId: this.sessionId, modeId };
+    const params = { sessionId: this._sessionId, modeId };
     await this.ready().call("session/set_mode", params, CONTROL_TIMEOUT_MS, () => {
       // The mux tells the other frontends of our change, never us: the stream says it here.
       if (this.currentModeId === modeId) return;
@@ -198,7 +278,7 @@ export class AcpAgent {
   }
 
   async setConfigOption(configId: string, value: string, actor: string): Promise<void> {
-    const params = { sessionId: this.sessionId, configId, value };
+    const params = { sessionId: this._sessionId, configId, value };
     await this.ready().call("session/set_config_option", params, CONTROL_TIMEOUT_MS, (result) => {
       const configOptions = asObject(result).configOptions;
       if (Array.isArray(configOptions))
@@ -243,6 +323,8 @@ export class AcpAgent {
   }
 
   private onUpdate(params: Record<string, unknown>): void {
+    // The conversation a session/load replays is in the stream already.
+    if (this.loading) return;
     const update = asObject(params.update);
     if (update.sessionUpdate === "current_mode_update" && typeof update.currentModeId === "string")
       this.currentModeId = update.currentModeId;
@@ -316,7 +398,7 @@ export class AcpAgent {
   }
 
   private sessionUpdate(update: Record<string, unknown>, actor: string): void {
-    this.emit(EventKind.SESSION_UPDATE, { sessionId: this.sessionId, update }, actor);
+    this.emit(EventKind.SESSION_UPDATE, { sessionId: this._sessionId, update }, actor);
   }
 
   private emit(kind: EventKind, json: unknown, actor = ""): void {
