@@ -128,9 +128,11 @@ test("a prompt through the hub: stored, streamed live, replayed from a cursor", 
   late.close();
 });
 
-test("the stream survives a hub restart: same folder and port bring everything back", async () => {
+test("a hub restart: same folder and port bring everything back, and the agent resumes its session", async () => {
   const dataDir = tempDir("hub-restart");
-  const first = await ownerHub({ dataDir });
+  // The fake agent keeps its sessions on disk, as a real agent does, so a new process can load one.
+  const env = { FAKE_AGENT_STATE_DIR: tempDir("agent-state") };
+  const first = await ownerHub({ dataDir, env });
   const { agent } = await workspaceWithAgent(first.b);
   const agents = first.b.client(AgentService);
   await statusIs(agents, agent.workspaceId, AgentStatus.IDLE);
@@ -145,7 +147,7 @@ test("the stream survives a hub restart: same folder and port bring everything b
   await first.hub.stop();
   hubs.splice(hubs.indexOf(first.hub), 1);
 
-  const second = await startHub({ dataDir, port: first.hub.port });
+  const second = await startHub({ dataDir, port: first.hub.port, env });
   hubs.push(second);
   expect(second.setupToken).toBeNull();
   expect(second.url).toBe(first.hub.url);
@@ -160,8 +162,30 @@ test("the stream survives a hub restart: same folder and port bring everything b
       .map((e) => e.seq)
       .slice(0, before),
   ).toEqual(Array.from({ length: before }, (_, i) => i + 1));
-  // The agent died with the hub's own worker; its stream says so once the worker is back.
-  await statusIs(b.client(AgentService), agent.workspaceId, AgentStatus.FAILED);
+  // The agent ended with the hub's own worker; the worker starts it again and it loads its
+  // session (session/load), without replaying what the stream already holds.
+  await until(
+    () =>
+      live
+        .events(agent.streamId)
+        .some((e) => e.kind === EventKind.SESSION_INFO && JSON.parse(e.json).resumed === true),
+    15_000,
+    "resumed",
+  );
+  const after = live.events(agent.streamId);
+  expect(after.filter((e) => textOf(e.json).includes("kept"))).toHaveLength(
+    after.slice(0, before).filter((e) => textOf(e.json).includes("kept")).length,
+  );
+  await statusIs(b.client(AgentService), agent.workspaceId, AgentStatus.IDLE);
+  await b.client(AgentService).prompt({
+    agentId: agent.id,
+    promptJson: JSON.stringify([{ type: "text", text: "say after the restart" }]),
+  });
+  await until(
+    () => live.events(agent.streamId).some((e) => textOf(e.json).includes("after the restart")),
+    10_000,
+    "answer",
+  );
   live.close();
 });
 

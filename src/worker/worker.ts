@@ -6,6 +6,7 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { prepareDataDir } from "../hub/data-dir.ts";
+import { AgentStore } from "./agent-store.ts";
 import { loadCatalog } from "./catalog.ts";
 import { AgentHost } from "./host.ts";
 import { WorkerLink } from "./link.ts";
@@ -38,7 +39,7 @@ export async function startWorker(opts: WorkerRunOptions): Promise<RunningWorker
   const catalog = loadCatalog(
     opts.catalogPath ?? process.env.SWITCHBOARD_CATALOG ?? join(opts.dataDir, "catalog.json"),
   );
-  const host = new AgentHost({ outbox, catalog, log });
+  const host = new AgentHost({ outbox, store: new AgentStore(db), catalog, log });
   const link = new WorkerLink({
     hubUrl: opts.hubUrl,
     credential: opts.credential,
@@ -64,7 +65,7 @@ export async function startWorker(opts: WorkerRunOptions): Promise<RunningWorker
     link,
     host,
     async stop() {
-      await host.stop();
+      await host.shutdown();
       link.stop();
       outbox.close();
       db.close();
