@@ -3,20 +3,13 @@
  * socket folder's rules, signals, and the same journeys on the binary `bun build --compile` makes.
  */
 import type * as acp from "@agentclientprotocol/sdk";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { BUN, FAKE_AGENT, ROOT, spawnClient, WORKER, type TestClient } from "../testing/clients.ts";
-import { script, startMux, tempDir, type MuxRun, type MuxRunOptions } from "../testing/harness.ts";
+import { compiledWorker } from "../testing/binary.ts";
+import { BUN, FAKE_AGENT, spawnClient, WORKER, type TestClient } from "../testing/clients.ts";
+import { script, startMux, type MuxRun, type MuxRunOptions } from "../testing/harness.ts";
 import {
   childPids,
   Cleanups,
@@ -560,21 +553,10 @@ describe("help and version", () => {
 });
 
 describe("the compiled binary", () => {
-  let binDir = "";
   let binary = "";
   beforeAll(async () => {
-    binDir = tempDir("bin");
-    const out = join(binDir, "switchboard-worker");
-    const r = await runToEnd([BUN, "build", "--compile", WORKER, "--outfile", out], {
-      cwd: ROOT,
-      timeoutMs: 120_000,
-    });
-    if (r.code !== 0) throw new Error(`bun build --compile failed:\n${r.stdout}\n${r.stderr}`);
-    binary = out;
+    binary = await compiledWorker();
   }, 120_000);
-  afterAll(() => {
-    if (binDir) rmSync(binDir, { recursive: true, force: true });
-  });
 
   test("--version, --help, unknown command", async () => {
     expect(await runToEnd([binary, "--version"])).toEqual({

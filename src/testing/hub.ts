@@ -169,6 +169,9 @@ export async function liveSocket(url: string, jar: CookieJar, opts: { origin?: s
     closed: () => closed,
     subscribe: (streamId: string, afterSeq = 0) =>
       send({ frame: { case: "subscribe", value: { streamId, afterSeq } } }),
+    /** Types into a terminal stream. */
+    input: (streamId: string, text: string) =>
+      send({ frame: { case: "input", value: { streamId, data: new TextEncoder().encode(text) } } }),
     /** Every event received for a stream, in arrival order. */
     events(streamId: string): Event[] {
       return frames.flatMap((f) =>
@@ -226,5 +229,31 @@ export async function rawWorker(url: string, credential: string) {
     events: (streamId: string, events: MessageInitShape<typeof EventSchema>[]) =>
       send({ frame: { case: "events", value: { streamId, events } } }),
     closed: () => closed,
+  };
+}
+
+/** A `connect` worker process (source or compiled), its stderr kept; stop() ends it. */
+export function connectWorker(
+  launcher: string[],
+  args: string[],
+  env: Record<string, string> = {},
+) {
+  const proc = Bun.spawn({
+    cmd: [...launcher, "connect", ...args],
+    env: { ...process.env, ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let err = "";
+  void (async () => {
+    for await (const c of proc.stderr.pipeThrough(new TextDecoderStream())) err += c;
+  })();
+  return {
+    proc,
+    stderr: () => err,
+    /** How many times it said it was connected. */
+    connections: () => err.split("connected to").length - 1,
+    stop: async () => (proc.kill("SIGTERM"), await proc.exited),
   };
 }

@@ -12,7 +12,15 @@ import { WorkerService } from "../gen/switchboard/v1/worker_pb.ts";
 import { WorkspaceService } from "../gen/switchboard/v1/workspace_pb.ts";
 import { BUN, FAKE_AGENT, WORKER } from "../testing/clients.ts";
 import { tempDir } from "../testing/harness.ts";
-import { browser, liveSocket, rawWorker, startHub, until, type HubRun } from "../testing/hub.ts";
+import {
+  browser,
+  connectWorker,
+  liveSocket,
+  rawWorker,
+  startHub,
+  until,
+  type HubRun,
+} from "../testing/hub.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -30,21 +38,9 @@ async function hubWithOwner(dataDir = tempDir("hub")) {
 }
 
 function spawnWorker(args: string[]) {
-  const proc = Bun.spawn({
-    cmd: [BUN, WORKER, "connect", ...args],
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  let err = "";
-  void (async () => {
-    for await (const c of proc.stderr.pipeThrough(new TextDecoderStream())) err += c;
-  })();
-  cleanups.push(async () => {
-    proc.kill("SIGTERM");
-    await proc.exited;
-  });
-  return { proc, stderr: () => err };
+  const w = connectWorker([BUN, WORKER], args);
+  cleanups.push(w.stop);
+  return w;
 }
 
 async function restart(hub: HubRun, dataDir: string, how: "kill" | "stop") {
