@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parseArgs, UsageError } from "./src/cli/args.ts";
 import { defaultDataDir, prepareDataDir } from "./src/hub/data-dir.ts";
 import { createHub } from "./src/hub/hub.ts";
+import { loadVapidKeys } from "./src/hub/push.ts";
 import { issueSetupLink } from "./src/hub/auth/setup.ts";
 import { createTicket } from "./src/hub/auth/tickets.ts";
 import { openDatabase, SchemaTooNewError } from "./src/hub/store/db.ts";
@@ -73,7 +74,14 @@ async function main(argv: string[]): Promise<number> {
   const publicUrl = str("public-url", process.env.SWITCHBOARD_PUBLIC_URL) ?? null;
   const publicOrigin = publicUrl ? new URL(publicUrl).origin : null;
 
-  const hub = createHub({ db, publicOrigin, webDir: join(import.meta.dir, "web", "dist") });
+  const hub = createHub({
+    db,
+    publicOrigin,
+    webDir: join(import.meta.dir, "web", "dist"),
+    vapid: loadVapidKeys(dataDir, publicOrigin),
+    // The tests' fake push service is plain http on loopback; real push services are https.
+    pushLoopbackHttp: process.env.SWITCHBOARD_PUSH_LOOPBACK_HTTP === "1",
+  });
   const server = Bun.serve({ port, hostname, fetch: hub.fetch, websocket: hub.websocket });
   hub.bind(server);
   const shown = hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname;

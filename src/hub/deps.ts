@@ -2,6 +2,7 @@
 import type { Database } from "bun:sqlite";
 import type { LinkHub } from "./link.ts";
 import type { LiveHub } from "./live.ts";
+import type { HubPush } from "./push.ts";
 import type { EventLog } from "./store/events.ts";
 
 export interface HubDeps {
@@ -15,4 +16,6 @@ export interface HubDeps {
   publicOrigin: string | null;
   /** Whether cookies get the Secure attribute (the public origin is https). */
   secureCookies: boolean;
+  /** Web Push, when the hub was given VAPID keys. */
+  push: HubPush | null;
 }

@@ -12,9 +12,11 @@ import { API_PREFIX, createApi } from "./connect.ts";
 import type { HubDeps } from "./deps.ts";
 import { LinkHub, MAX_LINK_FRAME_BYTES, type LinkData } from "./link.ts";
 import { LiveHub, type LiveData } from "./live.ts";
+import { createPush, type VapidKeys } from "./push.ts";
 import { sameOrigin } from "./origin.ts";
 import { agentService } from "./services/agents.ts";
 import { fileService } from "./services/files.ts";
+import { pushService } from "./services/push.ts";
 import { workerService } from "./services/workers.ts";
 import { workspaceService } from "./services/workspaces.ts";
 import { EventLog } from "./store/events.ts";
@@ -22,6 +24,7 @@ import { HOUSEKEEPING_EVERY_MS, housekeeping } from "./store/housekeeping.ts";
 import { AgentService } from "../gen/switchboard/v1/agent_pb.ts";
 import { AuthService } from "../gen/switchboard/v1/auth_pb.ts";
 import { FileService } from "../gen/switchboard/v1/files_pb.ts";
+import { PushService } from "../gen/switchboard/v1/push_pb.ts";
 import { WorkerService } from "../gen/switchboard/v1/worker_pb.ts";
 import { WorkspaceService } from "../gen/switchboard/v1/workspace_pb.ts";
 import { serveWeb } from "./web.ts";
@@ -33,6 +36,12 @@ export interface HubOptions {
   publicOrigin?: string | null;
   /** The built web app (web/dist), or null when not built. */
   webDir?: string | null;
+  /** Web Push: the hub's VAPID keys (push.ts loadVapidKeys); without them push is off. */
+  vapid?: VapidKeys | null;
+  /** Accept http:// push endpoints on loopback hosts (tests only). */
+  pushLoopbackHttp?: boolean;
+  /** What sends push requests (tests may pass their own). */
+  pushFetch?: typeof fetch;
 }
 
 type SocketData = LiveData | LinkData;
@@ -63,6 +72,13 @@ export function createHub(opts: HubOptions): Hub {
   const live = new LiveHub(db, events);
   const link = new LinkHub(db, events, live, log, now);
   live.forwardTo(link);
+  const push = opts.vapid
+    ? createPush(
+        { db, live, log, now, vapid: opts.vapid, fetch: opts.pushFetch },
+        opts.pushLoopbackHttp,
+      )
+    : null;
+  if (push) link.onStored = (s, w, e) => push.notifier.onStored(s, w, e);
   const deps: HubDeps = {
     db,
     events,
@@ -72,6 +88,7 @@ export function createHub(opts: HubOptions): Hub {
     now,
     publicOrigin,
     secureCookies: publicOrigin?.startsWith("https:") ?? false,
+    push,
   };
   const limiter = new RateLimiter(now);
   housekeeping(db, now());
@@ -86,6 +103,7 @@ export function createHub(opts: HubOptions): Hub {
       router.service(AgentService, agentService(deps));
       router.service(WorkerService, workerService(deps, limiter));
       router.service(FileService, fileService(deps));
+      router.service(PushService, pushService(deps));
     },
   });
 
@@ -167,6 +185,7 @@ export function createHub(opts: HubOptions): Hub {
     stop() {
       clearInterval(chores);
       link.stop();
+      push?.sender.stop();
     },
   };
 }

@@ -18,6 +18,7 @@ import {
   type StreamEvents,
   type WorkerHello,
 } from "../gen/switchboard/v1/link_pb.ts";
+import type { Event } from "../gen/switchboard/v1/common_pb.ts";
 import type { LiveHub } from "./live.ts";
 import { hashSecret } from "./store/ids.ts";
 import { EventLog, StreamGapError } from "./store/events.ts";
@@ -56,6 +57,8 @@ export class LinkHub {
   private readonly pending = new Map<string, Pending>();
   private nextCommand = 1;
   private readonly heartbeat: ReturnType<typeof setInterval>;
+  /** Told of each batch after it is stored and published (the hub's push notifications). */
+  onStored: ((streamId: string, workspaceId: string, events: Event[]) => void) | null = null;
 
   constructor(
     private readonly db: Database,
@@ -260,6 +263,7 @@ export class LinkHub {
     if (applyEventsToAgents(this.db, batch.streamId, stored)) {
       this.live.changed("agents", owner.workspaceId);
     }
+    this.onStored?.(batch.streamId, owner.workspaceId, stored);
   }
 
   private replied(ws: LinkSocket, r: Reply): void {

@@ -32,6 +32,8 @@ export interface LiveData {
   kind: "live";
   caller: Caller;
   subs: Map<string, { live: boolean; generation: number }>;
+  /** The stream this socket's page shows while visible (its last Viewing frame), else unset. */
+  viewing?: string;
 }
 
 export type LiveSocket = ServerWebSocket<LiveData>;
@@ -114,6 +116,10 @@ export class LiveHub {
         return this.steer(ws, frame.value.streamId, { case: "terminalInput", value: frame.value });
       case "resize":
         return this.steer(ws, frame.value.streamId, { case: "terminalResize", value: frame.value });
+      case "viewing":
+        // Only ever spares this device a notification, so no rights check is needed.
+        ws.data.viewing = frame.value.visible ? frame.value.streamId.slice(0, 100) : "";
+        return;
       default:
         return void ws.close(1007, "unknown frame");
     }
@@ -147,6 +153,15 @@ export class LiveHub {
     for (const u of users ?? usersOfWorkspace(this.db, workspaceId)) {
       this.server.publish(userTopic(u), frame);
     }
+  }
+
+  /** Whether the device has a socket whose visible page shows the stream (see Viewing). */
+  isViewing(deviceId: string, streamId: string): boolean {
+    if (streamId === "") return false;
+    for (const ws of this.sockets) {
+      if (ws.data.caller.deviceId === deviceId && ws.data.viewing === streamId) return true;
+    }
+    return false;
   }
 
   /** Closes the sockets matching `pred` (a revoked device, a user whose rights changed). */

@@ -163,12 +163,29 @@ export async function liveSocket(url: string, jar: CookieJar, opts: { origin?: s
   });
   const send = (frame: Parameters<typeof create<typeof ClientFrameSchema>>[1]) =>
     ws.send(toBinary(ClientFrameSchema, create(ClientFrameSchema, frame)));
+  let pings = 0;
   return {
     ws,
     frames,
     closed: () => closed,
     subscribe: (streamId: string, afterSeq = 0) =>
       send({ frame: { case: "subscribe", value: { streamId, afterSeq } } }),
+    /** Says which stream the page shows and whether it is visible (none: ""). */
+    viewing: (streamId: string, visible: boolean) =>
+      send({ frame: { case: "viewing", value: { streamId, visible } } }),
+    /**
+     * Resolves when the hub has handled every frame sent before (frames of one socket are
+     * handled in order, and a ping is answered at once).
+     */
+    async settled(): Promise<void> {
+      const nonce = ++pings;
+      send({ frame: { case: "ping", value: { nonce } } });
+      await until(
+        () => frames.some((f) => f.frame.case === "pong" && f.frame.value.nonce === nonce),
+        10_000,
+        "pong",
+      );
+    },
     /** Types into a terminal stream. */
     input: (streamId: string, text: string) =>
       send({ frame: { case: "input", value: { streamId, data: new TextEncoder().encode(text) } } }),

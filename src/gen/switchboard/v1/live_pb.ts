@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/live.proto.
  */
 export const file_switchboard_v1_live: GenFile = /*@__PURE__*/
-  fileDesc("Chlzd2l0Y2hib2FyZC92MS9saXZlLnByb3RvEg5zd2l0Y2hib2FyZC52MSKCAgoLQ2xpZW50RnJhbWUSLgoJc3Vic2NyaWJlGAEgASgLMhkuc3dpdGNoYm9hcmQudjEuU3Vic2NyaWJlSAASMgoLdW5zdWJzY3JpYmUYAiABKAsyGy5zd2l0Y2hib2FyZC52MS5VbnN1YnNjcmliZUgAEiQKBHBpbmcYAyABKAsyFC5zd2l0Y2hib2FyZC52MS5QaW5nSAASLgoFaW5wdXQYBCABKAsyHS5zd2l0Y2hib2FyZC52MS5UZXJtaW5hbElucHV0SAASMAoGcmVzaXplGAUgASgLMh4uc3dpdGNoYm9hcmQudjEuVGVybWluYWxSZXNpemVIAEIHCgVmcmFtZSIxCglTdWJzY3JpYmUSEQoJc3RyZWFtX2lkGAEgASgJEhEKCWFmdGVyX3NlcRgCIAEoDSIwCg1UZXJtaW5hbElucHV0EhEKCXN0cmVhbV9pZBgBIAEoCRIMCgRkYXRhGAIgASgMIj8KDlRlcm1pbmFsUmVzaXplEhEKCXN0cmVhbV9pZBgBIAEoCRIMCgRjb2xzGAIgASgNEgwKBHJvd3MYAyABKA0iIAoLVW5zdWJzY3JpYmUSEQoJc3RyZWFtX2lkGAEgASgJIvABCgtTZXJ2ZXJGcmFtZRIsCgZldmVudHMYASABKAsyGi5zd2l0Y2hib2FyZC52MS5FdmVudEJhdGNoSAASLAoFZXJyb3IYAiABKAsyGy5zd2l0Y2hib2FyZC52MS5TdHJlYW1FcnJvckgAEiQKBHBvbmcYAyABKAsyFC5zd2l0Y2hib2FyZC52MS5Qb25nSAASKgoHY2hhbmdlZBgEIAEoCzIXLnN3aXRjaGJvYXJkLnYxLkNoYW5nZWRIABIqCgdjbG9zaW5nGAUgASgLMhcuc3dpdGNoYm9hcmQudjEuQ2xvc2luZ0gAQgcKBWZyYW1lInUKCkV2ZW50QmF0Y2gSEQoJc3RyZWFtX2lkGAEgASgJEiUKBmV2ZW50cxgCIAMoCzIVLnN3aXRjaGJvYXJkLnYxLkV2ZW50Eg0KBXJlc2V0GAMgASgIEgwKBGxpdmUYBCABKAgSEAoIaGVhZF9zZXEYBSABKA0iPwoLU3RyZWFtRXJyb3ISEQoJc3RyZWFtX2lkGAEgASgJEgwKBGNvZGUYAiABKAkSDwoHbWVzc2FnZRgDIAEoCSItCgdDaGFuZ2VkEgwKBHdoYXQYASABKAkSFAoMd29ya3NwYWNlX2lkGAIgASgJIhkKB0Nsb3NpbmcSDgoGcmVhc29uGAEgASgJYgZwcm90bzM", [file_switchboard_v1_common]);
+  fileDesc("Chlzd2l0Y2hib2FyZC92MS9saXZlLnByb3RvEg5zd2l0Y2hib2FyZC52MSKuAgoLQ2xpZW50RnJhbWUSLgoJc3Vic2NyaWJlGAEgASgLMhkuc3dpdGNoYm9hcmQudjEuU3Vic2NyaWJlSAASMgoLdW5zdWJzY3JpYmUYAiABKAsyGy5zd2l0Y2hib2FyZC52MS5VbnN1YnNjcmliZUgAEiQKBHBpbmcYAyABKAsyFC5zd2l0Y2hib2FyZC52MS5QaW5nSAASLgoFaW5wdXQYBCABKAsyHS5zd2l0Y2hib2FyZC52MS5UZXJtaW5hbElucHV0SAASMAoGcmVzaXplGAUgASgLMh4uc3dpdGNoYm9hcmQudjEuVGVybWluYWxSZXNpemVIABIqCgd2aWV3aW5nGAYgASgLMhcuc3dpdGNoYm9hcmQudjEuVmlld2luZ0gAQgcKBWZyYW1lIi0KB1ZpZXdpbmcSEQoJc3RyZWFtX2lkGAEgASgJEg8KB3Zpc2libGUYAiABKAgiMQoJU3Vic2NyaWJlEhEKCXN0cmVhbV9pZBgBIAEoCRIRCglhZnRlcl9zZXEYAiABKA0iMAoNVGVybWluYWxJbnB1dBIRCglzdHJlYW1faWQYASABKAkSDAoEZGF0YRgCIAEoDCI/Cg5UZXJtaW5hbFJlc2l6ZRIRCglzdHJlYW1faWQYASABKAkSDAoEY29scxgCIAEoDRIMCgRyb3dzGAMgASgNIiAKC1Vuc3Vic2NyaWJlEhEKCXN0cmVhbV9pZBgBIAEoCSLwAQoLU2VydmVyRnJhbWUSLAoGZXZlbnRzGAEgASgLMhouc3dpdGNoYm9hcmQudjEuRXZlbnRCYXRjaEgAEiwKBWVycm9yGAIgASgLMhsuc3dpdGNoYm9hcmQudjEuU3RyZWFtRXJyb3JIABIkCgRwb25nGAMgASgLMhQuc3dpdGNoYm9hcmQudjEuUG9uZ0gAEioKB2NoYW5nZWQYBCABKAsyFy5zd2l0Y2hib2FyZC52MS5DaGFuZ2VkSAASKgoHY2xvc2luZxgFIAEoCzIXLnN3aXRjaGJvYXJkLnYxLkNsb3NpbmdIAEIHCgVmcmFtZSJ1CgpFdmVudEJhdGNoEhEKCXN0cmVhbV9pZBgBIAEoCRIlCgZldmVudHMYAiADKAsyFS5zd2l0Y2hib2FyZC52MS5FdmVudBINCgVyZXNldBgDIAEoCBIMCgRsaXZlGAQgASgIEhAKCGhlYWRfc2VxGAUgASgNIj8KC1N0cmVhbUVycm9yEhEKCXN0cmVhbV9pZBgBIAEoCRIMCgRjb2RlGAIgASgJEg8KB21lc3NhZ2UYAyABKAkiLQoHQ2hhbmdlZBIMCgR3aGF0GAEgASgJEhQKDHdvcmtzcGFjZV9pZBgCIAEoCSIZCgdDbG9zaW5nEg4KBnJlYXNvbhgBIAEoCWIGcHJvdG8z", [file_switchboard_v1_common]);
 
 /**
  * @generated from message switchboard.v1.ClientFrame
@@ -51,6 +51,12 @@ export type ClientFrame = Message<"switchboard.v1.ClientFrame"> & {
      */
     value: TerminalResize;
     case: "resize";
+  } | {
+    /**
+     * @generated from field: switchboard.v1.Viewing viewing = 6;
+     */
+    value: Viewing;
+    case: "viewing";
   } | { case: undefined; value?: undefined };
 };
 
@@ -60,6 +66,33 @@ export type ClientFrame = Message<"switchboard.v1.ClientFrame"> & {
  */
 export const ClientFrameSchema: GenMessage<ClientFrame> = /*@__PURE__*/
   messageDesc(file_switchboard_v1_live, 0);
+
+/**
+ * The agent this client shows right now, and whether its page is visible (the web app sends it
+ * on navigation and on visibilitychange). A device with a socket whose last Viewing names a
+ * stream with visible set gets no push notification for that stream. An empty stream_id means
+ * none; a new Viewing replaces the previous one; closing the socket forgets it.
+ *
+ * @generated from message switchboard.v1.Viewing
+ */
+export type Viewing = Message<"switchboard.v1.Viewing"> & {
+  /**
+   * @generated from field: string stream_id = 1;
+   */
+  streamId: string;
+
+  /**
+   * @generated from field: bool visible = 2;
+   */
+  visible: boolean;
+};
+
+/**
+ * Describes the message switchboard.v1.Viewing.
+ * Use `create(ViewingSchema)` to create a new message.
+ */
+export const ViewingSchema: GenMessage<Viewing> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_live, 1);
 
 /**
  * Start (or restart) a stream from the client's cursor: the hub sends every event after
@@ -84,7 +117,7 @@ export type Subscribe = Message<"switchboard.v1.Subscribe"> & {
  * Use `create(SubscribeSchema)` to create a new message.
  */
 export const SubscribeSchema: GenMessage<Subscribe> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_live, 1);
+  messageDesc(file_switchboard_v1_live, 2);
 
 /**
  * Keystrokes (or pasted text) for a terminal; needs the operator role.
@@ -108,7 +141,7 @@ export type TerminalInput = Message<"switchboard.v1.TerminalInput"> & {
  * Use `create(TerminalInputSchema)` to create a new message.
  */
 export const TerminalInputSchema: GenMessage<TerminalInput> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_live, 2);
+  messageDesc(file_switchboard_v1_live, 3);
 
 /**
  * The sender's terminal size; the terminal follows the viewer who typed or resized last.
@@ -137,7 +170,7 @@ export type TerminalResize = Message<"switchboard.v1.TerminalResize"> & {
  * Use `create(TerminalResizeSchema)` to create a new message.
  */
 export const TerminalResizeSchema: GenMessage<TerminalResize> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_live, 3);
+  messageDesc(file_switchboard_v1_live, 4);
 
 /**
  * @generated from message switchboard.v1.Unsubscribe
@@ -154,7 +187,7 @@ export type Unsubscribe = Message<"switchboard.v1.Unsubscribe"> & {
  * Use `create(UnsubscribeSchema)` to create a new message.
  */
 export const UnsubscribeSchema: GenMessage<Unsubscribe> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_live, 4);
+  messageDesc(file_switchboard_v1_live, 5);
 
 /**
  * @generated from message switchboard.v1.ServerFrame
@@ -201,7 +234,7 @@ export type ServerFrame = Message<"switchboard.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_live, 5);
+  messageDesc(file_switchboard_v1_live, 6);
 
 /**
  * Consecutive events of one stream. Events follow the client's cursor with no hole, unless
@@ -244,7 +277,7 @@ export type EventBatch = Message<"switchboard.v1.EventBatch"> & {
  * Use `create(EventBatchSchema)` to create a new message.
  */
 export const EventBatchSchema: GenMessage<EventBatch> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_live, 6);
+  messageDesc(file_switchboard_v1_live, 7);
 
 /**
  * @generated from message switchboard.v1.StreamError
@@ -273,7 +306,7 @@ export type StreamError = Message<"switchboard.v1.StreamError"> & {
  * Use `create(StreamErrorSchema)` to create a new message.
  */
 export const StreamErrorSchema: GenMessage<StreamError> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_live, 7);
+  messageDesc(file_switchboard_v1_live, 8);
 
 /**
  * Something listed by the RPC API changed; the client refetches what it shows.
@@ -299,7 +332,7 @@ export type Changed = Message<"switchboard.v1.Changed"> & {
  * Use `create(ChangedSchema)` to create a new message.
  */
 export const ChangedSchema: GenMessage<Changed> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_live, 8);
+  messageDesc(file_switchboard_v1_live, 9);
 
 /**
  * The hub is about to close the socket, and why (sent before a policy close).
@@ -318,5 +351,5 @@ export type Closing = Message<"switchboard.v1.Closing"> & {
  * Use `create(ClosingSchema)` to create a new message.
  */
 export const ClosingSchema: GenMessage<Closing> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_live, 9);
+  messageDesc(file_switchboard_v1_live, 10);
 
