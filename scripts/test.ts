@@ -1,7 +1,7 @@
 /**
  * `npm test`: every check the project has, in order, ending with one line `N passed, N failed`.
- * Type check and format check count as one test each; bun's tests are counted from its JUnit
- * report. Any failure makes the exit code non-zero.
+ * Type checks, the format check and the builds count as one test each; bun's tests (src/ and
+ * web/src/) are counted from its JUnit report. Any failure makes the exit code non-zero.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,8 +20,11 @@ async function step(name: string, cmd: string[]): Promise<boolean> {
 
 for (const [name, cmd] of [
   ["type check", [bin("tsc"), "--noEmit", "-p", "."]],
+  ["web type check", [bin("vue-tsc"), "--noEmit", "-p", "web"]],
   ["format check", [bin("prettier"), "--check", "."]],
   ["compile worker", [process.execPath, "run", "build:worker"]],
+  // Builds web/dist and fails past the initial-load budget (scripts/web-build.ts).
+  ["web build", [process.execPath, "run", "build"]],
 ] as const) {
   if (await step(name, [...cmd])) passed++;
   else failed++;

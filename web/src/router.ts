@@ -1,0 +1,96 @@
+/**
+ * Routes. Every view is its own lazy chunk, so the first load carries only the shell. Pages
+ * other than sign-in need a signed-in device; the guard sends the rest to /login.
+ */
+import { createRouter, createWebHistory, type Router, type RouterHistory } from "vue-router";
+import { useAuthStore } from "./stores/auth.ts";
+
+declare module "vue-router" {
+  interface RouteMeta {
+    /** Reachable without signing in. */
+    public?: boolean;
+  }
+}
+
+export function createAppRouter(history: RouterHistory = createWebHistory()): Router {
+  const router = createRouter({
+    history,
+    routes: [
+      {
+        path: "/setup",
+        name: "setup",
+        component: () => import("./views/SetupView.vue"),
+        meta: { public: true },
+      },
+      {
+        path: "/login",
+        name: "login",
+        component: () => import("./views/LoginView.vue"),
+        meta: { public: true },
+      },
+      {
+        path: "/pair",
+        name: "pair",
+        component: () => import("./views/PairView.vue"),
+        meta: { public: true },
+      },
+      {
+        path: "/invite",
+        name: "invite",
+        component: () => import("./views/InviteView.vue"),
+        meta: { public: true },
+      },
+      { path: "/", name: "workspaces", component: () => import("./views/WorkspacesView.vue") },
+      { path: "/settings", name: "settings", component: () => import("./views/SettingsView.vue") },
+      {
+        path: "/w/:workspaceId",
+        component: () => import("./views/WorkspaceLayout.vue"),
+        props: true,
+        children: [
+          {
+            path: "",
+            name: "agents",
+            component: () => import("./views/AgentsView.vue"),
+            props: true,
+          },
+          {
+            path: "a/:agentId",
+            name: "agent",
+            component: () => import("./views/AgentView.vue"),
+            props: true,
+          },
+          {
+            path: "files",
+            name: "files",
+            component: () => import("./views/FilesView.vue"),
+            props: (r) => ({
+              workspaceId: String(r.params.workspaceId),
+              path: typeof r.query.path === "string" ? r.query.path : "",
+              file: typeof r.query.file === "string" ? r.query.file : "",
+            }),
+          },
+        ],
+      },
+      {
+        path: "/:rest(.*)*",
+        name: "not-found",
+        component: () => import("./views/NotFoundView.vue"),
+        meta: { public: true },
+      },
+    ],
+  });
+
+  router.beforeEach(async (to) => {
+    const auth = useAuthStore();
+    try {
+      await auth.init();
+    } catch {
+      // The hub answered with an error other than "signed out": treated as not signed in, and
+      // the sign-in page shows what the next call says.
+    }
+    if (to.meta.public) return true;
+    if (auth.status === "signed-in") return true;
+    return { name: "login", query: to.fullPath === "/" ? {} : { next: to.fullPath } };
+  });
+  return router;
+}
