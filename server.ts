@@ -12,7 +12,7 @@ import { issueSetupLink } from "./src/hub/auth/setup.ts";
 import { createTicket } from "./src/hub/auth/tickets.ts";
 import { openDatabase, SchemaTooNewError } from "./src/hub/store/db.ts";
 import { ensureLocalWorker } from "./src/hub/store/workers.ts";
-import { startWorker } from "./src/worker/worker.ts";
+import { startLocalWorker } from "./src/worker/local.ts";
 
 const HELP = `Usage: bun server.ts [options]        run the hub
        bun server.ts worker-key [--data DIR]   print a one-time worker registration key
@@ -97,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
 
   const local = args.flags.has("no-local-worker")
     ? null
-    : await startWorker({
+    : await startLocalWorker({
         hubUrl: `http://127.0.0.1:${server.port}`,
         dataDir: join(dataDir, "local-worker"),
         credential: ensureLocalWorker(db),

@@ -156,6 +156,8 @@ export function createHub(opts: HubOptions): Hub {
       backpressureLimit: SOCKET_BACKPRESSURE_BYTES,
       closeOnBackpressureLimit: false,
       sendPings: true,
+      // Offered to clients; only event batches are sent compressed (see live.ts).
+      perMessageDeflate: { compress: "shared", decompress: "shared" },
       open(ws) {
         if (ws.data.kind === "live") live.open(ws as ServerWebSocket<LiveData>);
         else link.open(ws as ServerWebSocket<LinkData>);

@@ -25,6 +25,13 @@ export const MAX_SUBSCRIPTIONS = 256;
  * of being sent more (well below the sockets' hard limit, SOCKET_BACKPRESSURE_BYTES in hub.ts).
  */
 export const LIVE_BEHIND_BYTES = 4 * 1024 * 1024;
+/**
+ * Event batches go out deflated (permessage-deflate, negotiated by the browser): session
+ * updates are repetitive JSON that shrinks several times, which is what a phone on a mobile
+ * network and a hub fanning out to many sockets both want. A publish is compressed once for
+ * all its subscribers (Bun's shared compressor).
+ */
+export const COMPRESS_EVENTS = true;
 /** A terminal client this far behind a snapshot gets the snapshot and the tail instead. */
 export const SNAPSHOT_AFTER_BYTES = 256 * 1024;
 
@@ -50,7 +57,8 @@ export function encodeServerFrame(
 }
 
 export class LiveHub {
-  private server: { publish(topic: string, data: Uint8Array): number } | null = null;
+  private server: { publish(topic: string, data: Uint8Array, compress?: boolean): number } | null =
+    null;
   private readonly sockets = new Set<LiveSocket>();
   private readonly drainWaiters = new Map<LiveSocket, (() => void)[]>();
   /** The sockets following each stream live (also subscribed to its topic). */
@@ -64,7 +72,7 @@ export class LiveHub {
     private readonly events: EventLog,
   ) {}
 
-  bind(server: { publish(topic: string, data: Uint8Array): number }): void {
+  bind(server: { publish(topic: string, data: Uint8Array, compress?: boolean): number }): void {
     this.server = server;
   }
 
@@ -143,6 +151,7 @@ export class LiveHub {
         case: "events",
         value: { streamId, events, live: true, headSeq: head },
       }),
+      COMPRESS_EVENTS,
     );
   }
 
@@ -250,6 +259,7 @@ export class LiveHub {
           case: "events",
           value: { streamId, events: page, reset, live: caughtUp, headSeq: head },
         }),
+        COMPRESS_EVENTS,
       );
       reset = false;
       cursor = last;
