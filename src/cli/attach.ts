@@ -11,7 +11,8 @@ export const ATTACH_HELP = `Usage: switchboard-worker attach <socket-path | pid 
 
 Joins a live session (see \`switchboard-worker ls\`) as an ACP agent on stdin/stdout: configure
 your editor to run this command as its agent. You receive the session's history, then live
-updates, and can prompt, cancel and answer permission requests.`;
+updates, and can prompt, cancel and answer permission requests. A worker serves each of its
+agents as a session of its own: attach to one by name (a pid would name them all).`;
 
 /** An editor that stops reading its agent's output this long is far behind; give up on it. */
 const MAX_BRIDGE_QUEUE_BYTES = 256 * 1024 * 1024;

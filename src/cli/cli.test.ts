@@ -221,11 +221,15 @@ describe("ls", () => {
     expect(existsSync(killed.socket)).toBe(true);
     await waitFor(() => !isRunning(killedAgent), "the orphaned agent to end");
 
-    // 2. A pair whose pid does not exist.
+    // 2. A pair whose pid does not exist, and two of the several sessions such a process (a
+    // worker) served, one with its description half written.
     const dead = await deadPid();
     expect(isRunning(dead)).toBe(false);
-    writeFileSync(join(dir, `${dead}.sock`), "");
-    writeFileSync(join(dir, `${dead}.json`), JSON.stringify({ pid: dead }), { mode: 0o600 });
+    for (const key of [dead, `${dead}-1`, `${dead}-2`]) {
+      writeFileSync(join(dir, `${key}.sock`), "");
+      writeFileSync(join(dir, `${key}.json`), JSON.stringify({ pid: dead }), { mode: 0o600 });
+    }
+    writeFileSync(join(dir, `.${dead}-2.json.tmp`), "{");
 
     // 3. A real listening socket whose process was killed before it could remove it.
     const listener = Bun.spawn({
@@ -249,9 +253,17 @@ describe("ls", () => {
     await listener.exited;
     expect(statSync(join(dir, `${listener.pid}.sock`)).isSocket()).toBe(true);
 
-    const names = (pid: number) => [`${pid}.json`, `${pid}.sock`];
+    const names = (key: number | string) => [`${key}.json`, `${key}.sock`];
     expect(readdirSync(dir).sort()).toEqual(
-      [...names(dead), ...names(listener.pid), ...names(killedPid), ...names(s.muxPid)].sort(),
+      [
+        ...names(dead),
+        ...names(`${dead}-1`),
+        ...names(`${dead}-2`),
+        `.${dead}-2.json.tmp`,
+        ...names(listener.pid),
+        ...names(killedPid),
+        ...names(s.muxPid),
+      ].sort(),
     );
     const listed = await ls(s.run.env);
     expect(listed.map((x) => x.pid)).toEqual([s.muxPid]);
@@ -259,9 +271,11 @@ describe("ls", () => {
 
     // The text form prunes too.
     writeFileSync(join(dir, `${dead}.sock`), "");
+    writeFileSync(join(dir, `${dead}-3.sock`), "");
     const r = await runToEnd([...SOURCE, "ls"], { env: s.run.env });
     expect(r.stdout).toContain(s.run.socket);
     expect(existsSync(join(dir, `${dead}.sock`))).toBe(false);
+    expect(existsSync(join(dir, `${dead}-3.sock`))).toBe(false);
   });
 
   test("a mux starting up removes stale pairs too", async () => {

@@ -4,8 +4,9 @@ import { parseArgs } from "./args.ts";
 
 export const LS_HELP = `Usage: switchboard-worker ls [--json]
 
-Lists live sessions (socket, pid, name, agent command, cwd, clients attached, started at).
-Sockets of processes that are gone are removed.`;
+Lists live sessions (socket, pid, name, agent command, cwd, clients attached, started at):
+those of \`mux\`, and the ACP agents a worker on this machine runs (--json adds their agentId
+and workspaceId). Sockets of processes that are gone are removed.`;
 
 export function runLs(argv: string[]): number {
   const args = parseArgs(argv);

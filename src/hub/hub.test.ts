@@ -1,21 +1,28 @@
 /**
  * The hub end to end, on the real `bun server.ts` process and its database file: an owner
  * sets up, makes a workspace on the hub's own worker, starts the fake ACP agent, prompts it,
- * and follows the stream live; replay from a cursor; rights; restart with data kept.
+ * and follows the stream live; replay from a cursor; rights; restart with data kept; an editor
+ * on the hub's machine attached to an agent started from the app.
  */
+import type * as acp from "@agentclientprotocol/sdk";
 import { afterEach, expect, test } from "bun:test";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { readdirSync } from "node:fs";
 import { AgentService } from "../gen/switchboard/v1/agent_pb.ts";
 import { AuthService } from "../gen/switchboard/v1/auth_pb.ts";
 import { AgentKind, AgentStatus, EventKind, Role } from "../gen/switchboard/v1/common_pb.ts";
 import { WorkerService } from "../gen/switchboard/v1/worker_pb.ts";
 import { WorkspaceService } from "../gen/switchboard/v1/workspace_pb.ts";
-import { FAKE_AGENT } from "../testing/clients.ts";
-import { tempDir } from "../testing/harness.ts";
+import type { SessionInfo } from "../mux/registry.ts";
+import { BUN, FAKE_AGENT, spawnClient, WORKER } from "../testing/clients.ts";
+import { script, tempDir } from "../testing/harness.ts";
 import { browser, liveSocket, startHub, until, type HubRun } from "../testing/hub.ts";
+import { runToEnd } from "../testing/procs.ts";
 
 const hubs: HubRun[] = [];
+const editors: { close(): Promise<void> }[] = [];
 afterEach(async () => {
+  await Promise.all(editors.splice(0).map((e) => e.close()));
   await Promise.all(hubs.splice(0).map((h) => h.stop()));
 });
 
@@ -271,4 +278,103 @@ test("the live socket refuses the unauthenticated and the cross-site, and closes
   );
   expect(good.closed()).toBeNull();
   good.close();
+});
+
+test("an agent started from the app is attachable by name from an editor on the hub's machine", async () => {
+  const socketDir = tempDir("hub-sock");
+  const env = { SWITCHBOARD_SOCKET_DIR: socketDir };
+  const { hub, b } = await ownerHub({ env });
+  expect(hub.socketDir).toBe(socketDir);
+  const { workspace, agent, folder } = await workspaceWithAgent(b);
+  const agents = b.client(AgentService);
+  await statusIs(agents, agent.workspaceId, AgentStatus.IDLE);
+  const live = await liveSocket(hub.url, b.jar);
+  live.subscribe(agent.streamId, 0);
+  const info = await until(
+    () => live.events(agent.streamId).find((e) => e.kind === EventKind.SESSION_INFO),
+    10_000,
+    "the session's facts",
+  );
+  const { sessionId } = JSON.parse(info!.json) as { sessionId: string };
+
+  // `ls` lists it under the agent's name, served by the hub's process (its worker's thread).
+  const ls = async () => {
+    const r = await runToEnd([BUN, WORKER, "ls", "--json"], { env });
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout) as SessionInfo[];
+  };
+  const listed = await ls();
+  expect(listed).toHaveLength(1);
+  expect(listed[0]).toMatchObject({
+    pid: hub.proc.pid,
+    name: "fake",
+    command: FAKE_AGENT,
+    cwd: folder,
+    sessionId,
+    agentId: agent.id,
+    workspaceId: workspace.id,
+  });
+
+  const editor = spawnClient([BUN, WORKER, "attach", "fake"], { name: "zed", env });
+  editors.push(editor);
+  await editor.conn.agent.request("initialize", {
+    protocolVersion: 1,
+    clientCapabilities: {},
+    clientInfo: { name: "zed", version: "1" },
+  });
+  const joined = await editor.conn.agent.request("session/new", { cwd: folder, mcpServers: [] });
+  expect(joined.sessionId).toBe(sessionId);
+
+  // From the app to the editor.
+  await agents.prompt({
+    agentId: agent.id,
+    promptJson: JSON.stringify([{ type: "text", text: "say hello from the phone" }]),
+  });
+  await editor.until(
+    (c) => c.texts("user_message_chunk").includes("say hello from the phone"),
+    "the app's prompt in the editor",
+  );
+  await editor.until((c) => c.texts().includes("hello from the phone"), "its answer");
+  await statusIs(agents, agent.workspaceId, AgentStatus.IDLE);
+
+  // From the editor to the app's live socket, in the editor's name.
+  const r: acp.PromptResponse = await editor.conn.agent.request("session/prompt", {
+    sessionId,
+    prompt: script("say hello from the editor"),
+  });
+  expect(r.stopReason).toBe("end_turn");
+  const echo = (await until(
+    () =>
+      live
+        .events(agent.streamId)
+        .find(
+          (e) =>
+            e.kind === EventKind.SESSION_UPDATE && textOf(e.json) === "say hello from the editor",
+        ),
+    10_000,
+    "the editor's prompt on the live socket",
+  ))!;
+  expect(echo.actor).toMatch(/^zed#\d+$/);
+  await until(
+    () => live.events(agent.streamId).some((e) => textOf(e.json) === "hello from the editor"),
+    10_000,
+    "its answer on the live socket",
+  );
+  const finished = (await until(
+    () =>
+      live
+        .events(agent.streamId)
+        .find((e) => e.kind === EventKind.TURN_FINISHED && e.actor === echo.actor),
+    10_000,
+    "the editor's turn finished",
+  ))!;
+  expect(JSON.parse(finished.json)).toEqual({ stopReason: "end_turn" });
+  live.close();
+
+  // The hub stops: its worker ends the agent, the editor's attach ends, the folder is empty.
+  expect(await hub.stop()).toBe(0);
+  hubs.splice(hubs.indexOf(hub), 1);
+  expect(readdirSync(socketDir)).toEqual([]);
+  const code = await Promise.race([editor.proc.exited, Bun.sleep(10_000).then(() => "running")]);
+  expect(code).toBe(0);
 });

@@ -28,6 +28,8 @@ export interface HubRun {
   url: string;
   port: number;
   dataDir: string;
+  /** The socket folder its local worker's agents are attachable in. */
+  socketDir: string;
   /** The setup link's token when the hub printed one. */
   setupToken: string | null;
   proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
@@ -50,9 +52,11 @@ export interface HubRunOptions {
 /** Starts `bun server.ts` and waits for it to print its URL (and setup link, if any). */
 export async function startHub(opts: HubRunOptions = {}): Promise<HubRun> {
   const dataDir = opts.dataDir ?? tempDir("hub");
+  // Agents are attachable from editors: in a folder of the test's own, not the user's.
+  const socketDir = opts.env?.SWITCHBOARD_SOCKET_DIR ?? tempDir("hub-sock");
   const proc = Bun.spawn({
     cmd: [BUN, SERVER, "--port", String(opts.port ?? 0), "--data", dataDir, ...(opts.args ?? [])],
-    env: { ...process.env, ...opts.env },
+    env: { ...process.env, ...opts.env, SWITCHBOARD_SOCKET_DIR: socketDir },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
@@ -95,6 +99,7 @@ export async function startHub(opts: HubRunOptions = {}): Promise<HubRun> {
     url,
     port,
     dataDir,
+    socketDir,
     setupToken,
     proc,
     stdout: () => out,
@@ -257,7 +262,8 @@ export function connectWorker(
 ) {
   const proc = Bun.spawn({
     cmd: [...launcher, "connect", ...args],
-    env: { ...process.env, ...env },
+    // Its agents are attachable from editors: in a folder of the test's own, not the user's.
+    env: { ...process.env, SWITCHBOARD_SOCKET_DIR: tempDir("worker-sock"), ...env },
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",

@@ -35,6 +35,8 @@ function startAgent(opts: Partial<AcpAgentOptions> = {}, onEvent?: (e: Ev) => vo
       onEvent?.(e);
     },
     log: (l) => logs.push(l),
+    // Attachable, as every agent is, in a folder of the test's own.
+    socketDir: cleanups.scratch("acp-sock"),
     ...opts,
   });
   cleanups.add(() => agent.stop());

@@ -11,12 +11,17 @@
  * session/load it when it advertises loadSession. What it replays then is already in the hub's
  * stream, so nothing of it is emitted again; SESSION_INFO says `resumed: true`. When it cannot
  * (no loadSession, or an error answer) a new session is opened instead, and the stream says so.
+ *
+ * Attach: once the session is open, its mux is served on a socket in the socket folder with a
+ * registry entry (attach-point.ts), so an editor on this machine joins it with
+ * `switchboard-worker attach <name>`; both go when the agent ends, however it ends.
  */
 import { EventKind } from "../gen/switchboard/v1/common_pb.ts";
 import { AgentProcess } from "../mux/agent-process.ts";
 import { asObject, ErrorCode, type RpcNotification, type RpcRequest } from "../mux/jsonrpc.ts";
 import { EXT, Mux, type AgentExit } from "../mux/mux.ts";
 import { PERMISSION_RESOLVED } from "../mux/permissions.ts";
+import { AttachPoint } from "./attach-point.ts";
 import { MuxPeer } from "./mux-peer.ts";
 import { Permissions, type PermissionAnswer } from "./permission-requests.ts";
 
@@ -43,6 +48,15 @@ export interface AgentEventSink {
 
 export interface AcpAgentOptions {
   agentId: string;
+  /** The agent's name at the hub: an editor attaches by it (slugified, made unique). */
+  name?: string;
+  /** Its workspace's id at the hub, for the registry entry. */
+  workspaceId?: string;
+  /**
+   * The socket folder where editors find the session (default: socketDir(), which honours
+   * $SWITCHBOARD_SOCKET_DIR); null serves no socket.
+   */
+  socketDir?: string | null;
   /** Workspace folder; the agent runs there and the session is rooted there. */
   cwd: string;
   command: string[];
@@ -66,8 +80,11 @@ export type AgentStatusName = "starting" | "idle" | "working" | "waiting" | "sto
 type Phase = "new" | "starting" | "running" | "stopping" | "ended";
 
 export class AcpAgent {
-  readonly socketPath?: string;
   private readonly opts: AcpAgentOptions;
+  /** Where editors attach, while the session is open. */
+  private attachPoint: AttachPoint | null = null;
+  /** The mux's frontends now (the count its onFrontends reported last). */
+  private frontendCount = 0;
   private phase: Phase = "new";
   private proc: AgentProcess | null = null;
   private _mux: Mux | null = null;
@@ -109,6 +126,16 @@ export class AcpAgent {
     return this.proc?.pid ?? null;
   }
 
+  /** The session's Unix socket, for `switchboard-worker attach`, while it is served. */
+  get socketPath(): string | undefined {
+    return this.attachPoint?.socket;
+  }
+
+  /** The name to attach by (unique among the live sessions), while the socket is served. */
+  get attachName(): string | undefined {
+    return this.attachPoint?.name;
+  }
+
   /** The ACP session's id; "" until the agent opened (or loaded) it. */
   get sessionId(): string {
     return this._sessionId;
@@ -134,7 +161,14 @@ export class AcpAgent {
       this.setStatus("failed", AGENT, { message: (e as Error).message, stderr: [] });
       throw e;
     }
-    mux = this._mux = new Mux({ agent: this.proc, log: (l) => this.log(`mux: ${l}`) });
+    mux = this._mux = new Mux({
+      agent: this.proc,
+      log: (l) => this.log(`mux: ${l}`),
+      onFrontends: (count) => {
+        this.frontendCount = count;
+        this.attachPoint?.frontends(count);
+      },
+    });
     this.peer = new MuxPeer(mux, HUB_FRONTEND, {
       notification: (n) => this.onNotification(n),
       request: (r) => this.onRequest(r),
@@ -226,11 +260,41 @@ export class AcpAgent {
       ...(resumed === undefined ? {} : { resumed }),
     });
     this.phase = "running";
+    this.serveAttachPoint();
     try {
       this.opts.onSession?.(sessionId);
     } catch (e) {
       this.log(`onSession failed: ${(e as Error).message}`);
     }
+  }
+
+  /** Makes the open session attachable; the agent runs on without it when that fails. */
+  private serveAttachPoint(): void {
+    const { socketDir, agentId, name, workspaceId, cwd, command } = this.opts;
+    if (socketDir === null || this.exit || this.attachPoint) return;
+    try {
+      this.attachPoint = new AttachPoint({
+        mux: this._mux!,
+        dir: socketDir,
+        name: name || agentId,
+        agentId,
+        workspaceId,
+        cwd,
+        command,
+        sessionId: this._sessionId,
+        clients: this.frontendCount,
+      });
+      const { name: as, socket } = this.attachPoint;
+      this.log(`attach with \`switchboard-worker attach ${as}\` (socket ${socket})`);
+    } catch (e) {
+      this.log(`no socket for editors: ${(e as Error).message}`);
+    }
+  }
+
+  /** Editors can no longer join: the socket and its entry go. */
+  private closeAttachPoint(): void {
+    this.attachPoint?.close();
+    this.attachPoint = null;
   }
 
   /** Resolves once the prompt is sent; the turn's end arrives as TURN_FINISHED. */
@@ -359,7 +423,9 @@ export class AcpAgent {
   private async onExit(exit: AgentExit): Promise<void> {
     // Set first: the mux now fails what waits on the agent, and those answers read it.
     this.exit = exit;
+    // Attached editors get the exit notice first (their connections end with it).
     this._mux!.agentExited(exit);
+    this.closeAttachPoint();
     await this.peer!.closed;
     this.permissions.abandon();
     if (this.turn) {

@@ -184,6 +184,9 @@ export class AgentHost {
             resume: sessionId ? { sessionId } : undefined,
             onSession: (id) => this.opts.store.setSession(spec.agentId, id),
             notice: notice || undefined,
+            // For editors on this machine: the name to attach by, the entry's workspace.
+            name: spec.name,
+            workspaceId: spec.workspaceId,
           })
         : new TerminalAgent({
             agentId: spec.agentId,
