@@ -11,7 +11,7 @@ import type { ServerWebSocket } from "bun";
 import type { Event } from "../gen/switchboard/v1/common_pb.ts";
 import { ClientFrameSchema, ServerFrameSchema } from "../gen/switchboard/v1/live_pb.ts";
 import type { CommandSchema } from "../gen/switchboard/v1/link_pb.ts";
-import { Role } from "../gen/switchboard/v1/common_pb.ts";
+import { EventKind, Role } from "../gen/switchboard/v1/common_pb.ts";
 import type { Caller } from "./caller.ts";
 import { roleOf, usersOfWorkspace, workspaceOfStream } from "./rights.ts";
 import type { EventLog } from "./store/events.ts";
@@ -26,12 +26,15 @@ export const MAX_SUBSCRIPTIONS = 256;
  */
 export const LIVE_BEHIND_BYTES = 4 * 1024 * 1024;
 /**
- * Event batches go out deflated (permessage-deflate, negotiated by the browser): session
+ * Session batches go out deflated (permessage-deflate, negotiated by the browser): session
  * updates are repetitive JSON that shrinks several times, which is what a phone on a mobile
- * network and a hub fanning out to many sockets both want. A publish is compressed once for
- * all its subscribers (Bun's shared compressor).
+ * network and a hub fanning out to many sockets both want; a publish is compressed once for
+ * all its subscribers (Bun's shared compressor). Terminal output is not: deflating a flood
+ * cost more CPU than the whole rest of its path (bench:pty).
  */
-export const COMPRESS_EVENTS = true;
+function compressible(events: Event[]): boolean {
+  return events[0]!.kind < EventKind.TERMINAL_OUTPUT;
+}
 /** A terminal client this far behind a snapshot gets the snapshot and the tail instead. */
 export const SNAPSHOT_AFTER_BYTES = 256 * 1024;
 
@@ -142,8 +145,14 @@ export class LiveHub {
   published(streamId: string, events: Event[], head: number): void {
     if (events.length === 0 || !this.server) return;
     const before = events[0]!.seq - 1;
+    // Behind ones leave the topic before the publish and replay after it (the replay reads
+    // this batch from the log; starting it first would let it rejoin and get the batch twice).
+    const behind: LiveSocket[] = [];
     for (const ws of this.liveSubs.get(streamId) ?? []) {
-      if (ws.getBufferedAmount() > LIVE_BEHIND_BYTES) void this.replay(ws, streamId, before, false);
+      if (ws.getBufferedAmount() > LIVE_BEHIND_BYTES) {
+        this.leaveLive(ws, streamId);
+        behind.push(ws);
+      }
     }
     this.server.publish(
       topicOf(streamId),
@@ -151,8 +160,9 @@ export class LiveHub {
         case: "events",
         value: { streamId, events, live: true, headSeq: head },
       }),
-      COMPRESS_EVENTS,
+      compressible(events),
     );
+    for (const ws of behind) void this.replay(ws, streamId, before, false);
   }
 
   /** Tells every user with a role on the workspace (or the given users) to refetch `what`. */
@@ -259,7 +269,7 @@ export class LiveHub {
           case: "events",
           value: { streamId, events: page, reset, live: caughtUp, headSeq: head },
         }),
-        COMPRESS_EVENTS,
+        page.length > 0 && compressible(page),
       );
       reset = false;
       cursor = last;

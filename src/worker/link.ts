@@ -99,6 +99,9 @@ export class WorkerLink {
     const url = this.opts.hubUrl.replace(/^http/, "ws").replace(/\/$/, "") + "/link";
     const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${this.opts.credential}` },
+      // Declined: with it Bun's client deflates every frame it sends, which cost more than the
+      // rest of a terminal flood's path (bench:pty); frames are protobuf, and mostly local.
+      perMessageDeflate: false,
     } as unknown as string[]);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
