@@ -1011,7 +1011,16 @@ function buildWorker(): WorkerBinary {
   const t0 = performance.now();
   // The flags of `npm run build:worker`, into a temp folder (dist/ is left alone).
   const r = Bun.spawnSync(
-    [BUN, "build", "--compile", "--minify", "worker.ts", "--outfile", binary],
+    [
+      BUN,
+      "build",
+      "--compile",
+      "--minify",
+      "worker.ts",
+      "src/worker/screen-thread.ts",
+      "--outfile",
+      binary,
+    ],
     { cwd: ROOT, stdout: "pipe", stderr: "pipe" },
   );
   if (r.exitCode !== 0) throw new Error(`bun build --compile failed:\n${r.stderr.toString()}`);

@@ -26,13 +26,20 @@ export const MAX_SUBSCRIPTIONS = 256;
  */
 export const LIVE_BEHIND_BYTES = 4 * 1024 * 1024;
 /**
+ * Bun deflates a publish once per subscriber, not once for all: with 1,000 subscribers that
+ * took the hub's thread 10 times longer than sending (bench:hub). Past this many live
+ * subscribers a stream's batches go out plain.
+ */
+export const COMPRESS_MAX_SUBSCRIBERS = 16;
+
+/**
  * Session batches go out deflated (permessage-deflate, negotiated by the browser): session
  * updates are repetitive JSON that shrinks several times, which is what a phone on a mobile
- * network and a hub fanning out to many sockets both want; a publish is compressed once for
- * all its subscribers (Bun's shared compressor). Terminal output is not: deflating a flood
+ * network wants. Terminal output is not: deflating a flood
  * cost more CPU than the whole rest of its path (bench:pty).
  */
 function compressible(events: Event[]): boolean {
+  // (Terminal kinds are numbered from TERMINAL_OUTPUT up; session kinds below.)
   return events[0]!.kind < EventKind.TERMINAL_OUTPUT;
 }
 /** A terminal client this far behind a snapshot gets the snapshot and the tail instead. */
@@ -160,7 +167,7 @@ export class LiveHub {
         case: "events",
         value: { streamId, events, live: true, headSeq: head },
       }),
-      compressible(events),
+      compressible(events) && (this.liveSubs.get(streamId)?.size ?? 0) <= COMPRESS_MAX_SUBSCRIBERS,
     );
     for (const ws of behind) void this.replay(ws, streamId, before, false);
   }

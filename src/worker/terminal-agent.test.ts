@@ -213,7 +213,7 @@ test("a snapshot restores the screen and scrollback, colours included, in a fres
   const t = terminal({ command: ["sh", "-c", script], cols: 60, rows: 10 });
   await t.agent.start();
   await t.ended();
-  const snap = t.agent.snapshot();
+  const snap = await t.agent.snapshot();
   const text = new TextDecoder().decode(snap);
   expect(text).toContain("red line");
   expect(text).toContain("line 40");
@@ -250,7 +250,7 @@ test("a snapshot of a running program reflects all output so far", async () => {
   t.agent.input(bytes("printf '\\033[32mhello\\033[0m\\n'\r"), "alice");
   await t.outputUntil(/hello/);
   const restored = emulator();
-  await write(restored, t.agent.snapshot());
+  await write(restored, await t.agent.snapshot());
   const reference = emulator();
   await write(reference, bytesOf(t.of(EventKind.TERMINAL_OUTPUT)));
   expect(lines(restored)).toEqual(lines(reference));
@@ -273,7 +273,8 @@ test("much output is batched, complete, and snapshotted on the way", async () =>
   expect(outputs.length).toBeLessThan(2_000);
 
   const snaps = t.of(EventKind.TERMINAL_SNAPSHOT);
-  expect(snaps.length).toBe(Math.floor(all.length / SNAPSHOT_EVERY_BYTES));
+  expect(snaps.length).toBeGreaterThanOrEqual(1);
+  expect(snaps.length).toBeLessThanOrEqual(Math.floor(all.length / SNAPSHOT_EVERY_BYTES));
   // A snapshot stands for every event before it: it rebuilds what they build.
   const at = t.events.indexOf(snaps[0]!);
   const before = t.events.slice(0, at).filter((e) => e.kind === EventKind.TERMINAL_OUTPUT);

@@ -3,19 +3,19 @@
  * terminal emulator fed with everything the program writes, and one ordered stream of events.
  *
  * Output is batched (at most OUTPUT_BATCH_MS or OUTPUT_BATCH_BYTES, and at once when the output
- * is a lone small chunk, such as a keystroke's echo), then emitted as TERMINAL_OUTPUT and parsed
- * by the emulator in the same synchronous step. So the emulator has always seen exactly the
- * output emitted so far, a TERMINAL_SNAPSHOT stands for every event before it, and a program that
- * writes faster than we can record is held back by the PTY itself (we read no more until done).
+ * is a lone small chunk, such as a keystroke's echo), then emitted as TERMINAL_OUTPUT and fed, in
+ * the same step, to the terminal's screen, which a thread of its own parses (screen.ts). A
+ * snapshot is the screen as of its request followed by the output emitted since, so it stands
+ * for every event before it. A program that writes faster than we can record is held back by
+ * the PTY itself: we read no more while busy, and feeding waits while the screen lags far.
  *
  * The program runs in a session of its own (a PTY's child is a session leader); stopping it
  * signals every process group of that session, so background jobs of a shell go too.
  */
 import { accessSync, constants, readdirSync, readFileSync, statSync } from "node:fs";
-import { SerializeAddon } from "@xterm/addon-serialize";
-import { Terminal as Emulator } from "@xterm/headless";
 import { EventKind } from "../gen/switchboard/v1/common_pb.ts";
 import type { AgentEventSink, AgentStatusName } from "./acp-agent.ts";
+import { Screen } from "./screen.ts";
 
 export const DEFAULT_COLS = 80;
 export const DEFAULT_ROWS = 24;
@@ -75,10 +75,8 @@ export interface TerminalAgentOptions {
 
 type Phase = "new" | "running" | "stopping" | "ended";
 
-/** The part of @xterm/headless's internals used here (pinned version; see feed()). */
-interface EmulatorCore {
-  writeSync(data: Uint8Array): void;
-}
+/** Output emitted while a snapshot is being taken is added to it; past this it is dropped. */
+const SNAPSHOT_TAIL_BYTES = 4 * 1024 * 1024;
 
 export class TerminalAgent {
   private readonly opts: TerminalAgentOptions;
@@ -89,9 +87,14 @@ export class TerminalAgent {
   private status: AgentStatusName | null = null;
   private cols: number;
   private rows: number;
-  private readonly emulator: Emulator;
-  private readonly core: EmulatorCore;
-  private readonly serializer = new SerializeAddon();
+  private readonly screen: Screen;
+  /** Output emitted since the snapshot being taken was asked for, or null when none is. */
+  private snapshotTail: Uint8Array[] | null = null;
+  private snapshotTailBytes = 0;
+  /** The screen when the program ended (the screen thread lets it go then). */
+  private finalScreen: string | null = null;
+  /** Settles when the snapshot being taken was emitted or dropped. */
+  private snapshotDone: Promise<void> = Promise.resolve();
   /** Output read but not yet emitted, and when its first chunk came. */
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
@@ -114,18 +117,7 @@ export class TerminalAgent {
     this.opts = opts;
     this.cols = clampSize(opts.cols ?? DEFAULT_COLS, MIN_COLS, MAX_COLS, "cols");
     this.rows = clampSize(opts.rows ?? DEFAULT_ROWS, MIN_ROWS, MAX_ROWS, "rows");
-    this.emulator = new Emulator({
-      cols: this.cols,
-      rows: this.rows,
-      scrollback: SCROLLBACK_LINES,
-      // The serialize addon reads the buffer, which headless counts as proposed API.
-      allowProposedApi: true,
-      logLevel: "off",
-    });
-    this.emulator.loadAddon(this.serializer);
-    this.core = (this.emulator as unknown as { _core: EmulatorCore })._core;
-    if (typeof this.core?.writeSync !== "function")
-      throw new Error("this @xterm/headless has no synchronous write (see feed())");
+    this.screen = new Screen(this.cols, this.rows, SCROLLBACK_LINES);
   }
 
   /** The program is alive (from start until it exits). */
@@ -197,7 +189,9 @@ export class TerminalAgent {
     this.cols = c;
     this.rows = r;
     pty.resize(c, r);
-    this.emulator.resize(c, r);
+    this.screen.resize(c, r);
+    // A snapshot in progress was asked for at the old size: it would stand for this event.
+    this.snapshotTail = null;
     this.emit(EventKind.TERMINAL_RESIZE, { cols: c, rows: r }, actor);
   }
 
@@ -205,9 +199,10 @@ export class TerminalAgent {
    * The screen and scrollback as bytes that rebuild it in a fresh xterm of the same size. Output
    * still waiting for its batch is emitted first, so the snapshot stands for every event so far.
    */
-  snapshot(): Uint8Array {
+  async snapshot(): Promise<Uint8Array> {
     this.flush();
-    return this.serialize();
+    const text = this.finalScreen ?? (await this.screen.snapshot());
+    return new TextEncoder().encode(text);
   }
 
   /**
@@ -296,7 +291,12 @@ export class TerminalAgent {
     for (let at = 0; at < end; at += OUTPUT_BATCH_BYTES) {
       const data = all.subarray(at, Math.min(end, at + OUTPUT_BATCH_BYTES));
       this.emitData(EventKind.TERMINAL_OUTPUT, data, AGENT);
-      this.feed(data);
+      this.screen.feed(data);
+      if (this.snapshotTail) {
+        this.snapshotTail.push(data);
+        this.snapshotTailBytes += data.length;
+        if (this.snapshotTailBytes > SNAPSHOT_TAIL_BYTES) this.snapshotTail = null;
+      }
       this.sinceSnapshot += data.length;
       if (this.sinceSnapshot >= SNAPSHOT_EVERY_BYTES && this.snapshotAllowed()) this.emitSnapshot();
     }
@@ -321,36 +321,40 @@ export class TerminalAgent {
     }, SNAPSHOT_IDLE_MS);
   }
 
-  /** TERMINAL_SNAPSHOT: the serialised screen, with the size it was taken at. */
-  private emitSnapshot(): void {
-    const start = performance.now();
-    const data = this.serialize();
-    this.lastSnapshotAt = performance.now();
-    this.lastSnapshotCost = this.lastSnapshotAt - start;
-    this.sinceSnapshot = 0;
-    this.opts.emit(EventKind.TERMINAL_SNAPSHOT, {
-      json: { cols: this.cols, rows: this.rows },
-      data,
-      actor: AGENT,
-    });
-  }
-
   /**
-   * Parses output now. xterm's public write() parses later, in slices between macrotasks; the
-   * emulator would then lag the stream (a snapshot would miss output already emitted) and buffer
-   * without bound (it throws past 50 MB). Its synchronous write, kept for its own tests, has
-   * neither problem; @xterm/headless is pinned, and the constructor checks it is there.
+   * TERMINAL_SNAPSHOT: the screen as of now, taken on the screen thread, then the output
+   * emitted meanwhile, so it stands for every event before it; with the size it was taken at.
    */
-  private feed(data: Uint8Array): void {
-    try {
-      this.core.writeSync(data);
-    } catch (e) {
-      this.log(`emulator: ${(e as Error).message}`);
-    }
-  }
-
-  private serialize(): Uint8Array {
-    return new TextEncoder().encode(this.serializer.serialize({ scrollback: SCROLLBACK_LINES }));
+  private emitSnapshot(): void {
+    if (this.snapshotTail) return; // one at a time
+    const tail: Uint8Array[] = [];
+    this.snapshotTail = tail;
+    this.snapshotTailBytes = 0;
+    this.sinceSnapshot = 0;
+    const size = { cols: this.cols, rows: this.rows };
+    const start = performance.now();
+    this.snapshotDone = this.screen.snapshot().then(
+      (text) => {
+        // Dropped meanwhile: a resize or too much output.
+        if (this.snapshotTail !== tail) return;
+        this.snapshotTail = null;
+        this.lastSnapshotAt = performance.now();
+        this.lastSnapshotCost = this.lastSnapshotAt - start;
+        const head = new TextEncoder().encode(text);
+        this.opts.emit(EventKind.TERMINAL_SNAPSHOT, {
+          json: size,
+          data:
+            tail.length === 0
+              ? head
+              : concat([head, ...tail], head.length + this.snapshotTailBytes),
+          actor: AGENT,
+        });
+      },
+      (e: Error) => {
+        if (this.snapshotTail === tail) this.snapshotTail = null;
+        this.log(`snapshot: ${e.message}`);
+      },
+    );
   }
 
   // ---------------------------------------------------------------- the end
@@ -367,6 +371,8 @@ export class TerminalAgent {
     // a background child may keep it open.
     await settlesWithin(this.ptyClosed, EXIT_DRAIN_MS);
     this.flush();
+    // A snapshot being taken comes before the exit, which it does not stand for.
+    await this.snapshotDone;
     const stopped = this.phase === "stopping";
     this.phase = "ended";
     try {
@@ -384,6 +390,9 @@ export class TerminalAgent {
       const message = signal ? `killed by signal ${signal}` : `exited with code ${code}`;
       this.setStatus("failed", AGENT, { message });
     }
+    // The last screen stays answerable; the screen thread lets the emulator go.
+    this.finalScreen = await this.screen.snapshot().catch(() => "");
+    this.screen.close();
   }
 
   // ---------------------------------------------------------------- helpers
