@@ -1,8 +1,8 @@
 /**
- * A what-if for bench/pty.ts, loaded with `bun --preload` into a hub or a worker: TerminalAgent
- * no longer feeds its output to the headless emulator (snapshots then show an empty screen).
- * It measures what taking the emulator off the output path would gain; src/ is unchanged.
+ * A what-if for bench/pty.ts, loaded with `bun --preload` into a hub or a worker: terminals no
+ * longer feed their output to the screen thread's emulator (snapshots then show an empty
+ * screen). It measures what the emulator still costs the output path; src/ is unchanged.
  */
-import { TerminalAgent } from "../src/worker/terminal-agent.ts";
+import { Screen } from "../src/worker/screen.ts";
 
-(TerminalAgent.prototype as unknown as { feed(data: Uint8Array): void }).feed = () => {};
+(Screen.prototype as unknown as { feed(data: Uint8Array): void }).feed = () => {};

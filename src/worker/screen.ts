@@ -52,6 +52,7 @@ function screenThread(): Worker {
   t.onmessage = (e: MessageEvent<ScreenReply>) => {
     const done = waiting.get(e.data.req);
     waiting.delete(e.data.req);
+    if (waiting.size === 0) t.unref();
     done?.(e.data.text);
   };
   // Idle terminals do not keep the process alive.
@@ -101,7 +102,10 @@ export class Screen {
     const req = nextReq++;
     return new Promise((resolve) => {
       waiting.set(req, resolve);
-      screenThread().postMessage({ t: "snapshot", id: this.id, req } satisfies ScreenRequest);
+      const t = screenThread();
+      // A pending answer keeps the process alive (the thread is unref'd while idle).
+      t.ref();
+      t.postMessage({ t: "snapshot", id: this.id, req } satisfies ScreenRequest);
     });
   }
 
