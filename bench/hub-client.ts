@@ -70,6 +70,8 @@ export type ClientEvent =
       agentHist: SparseHist;
       /** The worker's time_ms minus the agent's stamp, stamp sockets only. */
       agentToWorker: SparseHist;
+      /** WebSocket extensions the hub accepted (the first socket's), e.g. permessage-deflate. */
+      extensions: string;
       /** CPU ms of this process since the `open`. */
       cpuMs: number;
     }
@@ -422,6 +424,7 @@ function check(g: Group): void {
     hist: g.hist.toJSON(),
     agentHist: g.agentHist.toJSON(),
     agentToWorker: g.agentToWorker.toJSON(),
+    extensions: g.socks[0]?.ws.extensions ?? "",
     cpuMs: cpuMs() - g.cpu0,
   });
 }

@@ -162,6 +162,38 @@ function cpuMs(pid: number, tid?: number): number {
   }
 }
 
+/** CPU ms of each thread of `pid`, by thread id, with its name. */
+function threadCpu(pid: number): Map<number, { name: string; ms: number }> {
+  const out = new Map<number, { name: string; ms: number }>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
+      let name = "";
+      try {
+        name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+      } catch {
+        continue;
+      }
+      out.set(tid, { name: tid === pid ? "main" : name, ms: cpuMs(pid, tid) });
+    }
+  } catch {
+    // The process is gone.
+  }
+  return out;
+}
+
+/** The busiest threads between two threadCpu readings: "main 1.2 s, Bun Worker 0.4 s". */
+function busiestThreads(
+  a: Map<number, { name: string; ms: number }>,
+  b: Map<number, { name: string; ms: number }>,
+  k = 3,
+): { name: string; ms: number }[] {
+  return [...b]
+    .map(([tid, t]) => ({ name: t.name, ms: t.ms - (a.get(tid)?.ms ?? 0) }))
+    .filter((t) => t.ms > 0)
+    .sort((x, y) => y.ms - x.ms)
+    .slice(0, k);
+}
+
 /** Machine-wide CPU time from /proc/stat, in jiffies. */
 function machineCpu(): { busy: number; softirq: number; steal: number; total: number } {
   const f = readFileSync("/proc/stat", "utf8")
@@ -495,6 +527,12 @@ interface FloodRun {
   hubBaseHwm: number;
   /** Hub VmHWM / VmRSS right after the run, KiB. */
   hubMem: { hwm: number; rss: number };
+  /** The hub's busiest threads during the run (CPU ms). */
+  threads: { name: string; ms: number }[];
+  /** CPU ms the machine spent outside the hub, agent, clients and this driver (other work). */
+  otherCpu: number;
+  /** WebSocket extensions negotiated by the clients' sockets. */
+  extensions: string;
   /** Sockets that did not get everything, and why. */
   problems: string[];
 }
@@ -550,7 +588,9 @@ async function runFlood(count: number, n: number, rate?: number): Promise<FloodR
     const cpu0 = cpuMs(hubPid);
     const main0 = cpuMs(hubPid, hubPid);
     const sched0 = schedMs(hubPid, hubPid);
+    const threads0 = threadCpu(hubPid);
     const machine0 = machineCpu();
+    const driver0 = process.cpuUsage();
     const agentCpu0 = cpuMs(agentPid);
     const storeLag = new LatencyHist();
     let storedFirstAt = 0;
@@ -616,6 +656,7 @@ async function runFlood(count: number, n: number, rate?: number): Promise<FloodR
     const hubCpu = cpuMs(hubPid) - cpu0;
     const hubMainCpu = cpuMs(hubPid, hubPid) - main0;
     const sched1 = schedMs(hubPid, hubPid);
+    const threads = busiestThreads(threads0, threadCpu(hubPid));
     const machine1 = machineCpu();
     const machineTotal = machine1.total - machine0.total;
     const machine = {
@@ -624,6 +665,8 @@ async function runFlood(count: number, n: number, rate?: number): Promise<FloodR
       steal: (machine1.steal - machine0.steal) / machineTotal,
     };
     const hubWaitMs = sched1.waiting - sched0.waiting;
+    const driverUsage = process.cpuUsage(driver0);
+    const driverCpu = (driverUsage.user + driverUsage.system) / 1000;
     const agentCpu = cpuMs(agentPid) - agentCpu0;
     const hubMem = memKiB(hubPid);
     const hist = new LatencyHist();
@@ -631,12 +674,14 @@ async function runFlood(count: number, n: number, rate?: number): Promise<FloodR
     const agentToWorker = new LatencyHist();
     const sockets: SocketResult[] = [];
     let clientCpu = 0;
+    let extensions = "";
     for (const r of results) {
       hist.merge(LatencyHist.from(r.hist));
       agentHist.merge(LatencyHist.from(r.agentHist));
       agentToWorker.merge(LatencyHist.from(r.agentToWorker));
       sockets.push(...r.sockets);
       clientCpu += r.cpuMs;
+      extensions = r.extensions;
     }
     if (sockets.length !== count) throw new Error(`${sockets.length} of ${count} sockets reported`);
     const problems: string[] = [];
@@ -673,6 +718,17 @@ async function runFlood(count: number, n: number, rate?: number): Promise<FloodR
       hubBaseHwm,
       machine,
       hubWaitMs,
+      threads,
+      // /proc/stat counts in 1/100 s; what the machine did besides this benchmark's processes.
+      otherCpu: Math.max(
+        0,
+        ((machine1.busy - machine0.busy) * 1000) / CLK_TCK -
+          hubCpu -
+          agentCpu -
+          clientCpu -
+          driverCpu,
+      ),
+      extensions,
       problems,
     };
   } finally {
@@ -1114,6 +1170,9 @@ interface Summary {
   hubCpu: number;
   hubMainCpu: number;
   hubWait: number;
+  otherCpu: number;
+  /** The busiest hub threads in the run with the median per-client rate. */
+  threads: { name: string; ms: number }[];
   eventsPerFrame: number;
   machineBusy: number;
   machineSoftirq: number;
@@ -1130,6 +1189,12 @@ interface Summary {
 /** Per socket: n over prompt → its last event (s). */
 function socketRate(r: FloodRun, s: SocketResult): number {
   return (s.updates * 1000) / (s.lastAt - r.promptAt);
+}
+
+/** The run whose figure (one per run) is the median (the lower middle one of an even count). */
+function medianRun(runs: FloodRun[], figures: number[]): FloodRun {
+  const order = figures.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
+  return runs[order[(order.length - 1) >> 1]![1]]!;
 }
 
 function summarise(runs: FloodRun[]): Summary {
@@ -1159,6 +1224,8 @@ function summarise(runs: FloodRun[]): Summary {
     hubMainCpu: median(runs.map((r) => r.hubMainCpu)),
     hubWait: median(runs.map((r) => r.hubWaitMs)),
     eventsPerFrame: median(runs.map(eventsPerFrame)),
+    otherCpu: median(runs.map((r) => r.otherCpu)),
+    threads: medianRun(runs, per).threads,
     machineBusy: median(runs.map((r) => r.machine.busy)),
     machineSoftirq: median(runs.map((r) => r.machine.softirq)),
     machineSteal: median(runs.map((r) => r.machine.steal)),
@@ -1240,6 +1307,9 @@ function log(line: string): void {
   process.stderr.write(`bench: ${line}\n`);
 }
 
+const threadText = (ts: { name: string; ms: number }[]) =>
+  ts.map((t) => `${t.name} ${(t.ms / 1000).toFixed(1)} s`).join(", ");
+
 /** Median over sockets of events per WebSocket message. */
 function eventsPerFrame(r: FloodRun): number {
   return median(r.sockets.map((s) => s.events / s.frames));
@@ -1254,7 +1324,7 @@ function describe(r: FloodRun): string {
     `p50 ${ms(r.hist.quantile(0.5))}, p99 ${ms(r.hist.quantile(0.99))}, hub CPU ` +
     `${Math.round(r.hubCpu)} ms (main thread ${Math.round(r.hubMainCpu)}), agent CPU ${Math.round(r.agentCpu)} ms, ` +
     `clients CPU ${Math.round(r.clientCpu)} ms, hub waiting for a core ${Math.round(r.hubWaitMs)} ms, ` +
-    `machine busy ${pct(r.machine.busy)} (softirq ${pct(r.machine.softirq)}, steal ${pct(r.machine.steal)}), events/frame ${eventsPerFrame(r).toFixed(1)}, hub VmHWM ${mib(r.hubMem.hwm)}` +
+    `hub threads ${threadText(r.threads)}, other CPU ${Math.round(r.otherCpu)} ms, machine busy ${pct(r.machine.busy)} (softirq ${pct(r.machine.softirq)}, steal ${pct(r.machine.steal)}), events/frame ${eventsPerFrame(r).toFixed(1)}, hub VmHWM ${mib(r.hubMem.hwm)}` +
     (r.problems.length
       ? `; LOSSY: ${r.problems.length} clients, e.g. ${r.problems[0]}`
       : ", lossless")
@@ -1384,8 +1454,10 @@ async function main(): Promise<void> {
       "hub VmHWM",
       "agent CPU",
       "client processes' CPU",
+      "hub's busiest threads (CPU s, median run)",
       "hub main thread waiting for a core",
       "all cores busy (softirq, stolen)",
+      "CPU outside the benchmark's processes",
     ],
     CLIENT_COUNTS.map((c) => {
       const x = s.get(c)!;
@@ -1398,8 +1470,10 @@ async function main(): Promise<void> {
         mib(x.hwm),
         `${(x.agentCpu / 1000).toFixed(1)} s`,
         `${(x.clientCpu / 1000).toFixed(1)} s`,
+        threadText(x.threads),
         `${(x.hubWait / 1000).toFixed(1)} s`,
         `${pct(x.machineBusy)} (${pct(x.machineSoftirq)}, ${pct(x.machineSteal)})`,
+        `${(x.otherCpu / 1000).toFixed(1)} s`,
       ];
     }),
   );
@@ -1445,21 +1519,40 @@ async function main(): Promise<void> {
   const missed = targets.filter((t) => !t.met);
   const lossy = [...s.values(), sp].flatMap((x) => x.problems);
   /** Context for the misses, from this run's own figures. */
+  const negotiated = [...full.values()].flat()[0]?.extensions ?? "";
   const notes = (): string[] => {
     const out: string[] = [];
+    const disturbed = CLIENT_COUNTS.filter((c) => {
+      const x = s.get(c)!;
+      return x.otherCpu > 0.1 * CORES * x.clientsDone * 1000;
+    });
+    if (disturbed.length > 0) {
+      out.push(
+        "Other work shared the machine during this run: outside the benchmark's processes the " +
+          "cores were busy for " +
+          disturbed
+            .map((c) => `${(s.get(c)!.otherCpu / 1000).toFixed(1)} s with ${label(c)}`)
+            .join(", ") +
+          " (median run), so those rows read lower than a quiet machine would give.",
+      );
+    }
     const one = s.get(1)!;
     if (!targets[0]!.met) {
       const gb = (N * cost.eventBytes * 1000) / 1e9;
+      const mainShare = c1000.hubMainCpu / (c1000.clientsDone * 1000);
       out.push(
-        `Fan-out to 1,000 clients: every event goes to every socket as ~${cost.eventBytes.toFixed(0)} ` +
-          `bytes, ${gb.toFixed(1)} GB for the flood, in large messages (${c1000.eventsPerFrame.toFixed(0)} ` +
-          `events each), so it is bytes, not messages. Over the ${c1000.clientsDone.toFixed(1)} s the hub's ` +
-          `main thread ran ${(c1000.hubMainCpu / 1000).toFixed(1)} s and waited ` +
-          `${(c1000.hubWait / 1000).toFixed(1)} s for a core; all cores were ${pct(c1000.machineBusy)} busy, ` +
-          `the client processes taking ${(c1000.clientCpu / 1000).toFixed(1)} s. The hub stores at the ` +
-          `rate it fans out (${rate(c1000.stored)}, against ${rate(one.stored)} with 1 client): storing, ` +
-          "the local worker and publishing share one thread, and the agent is held back through its " +
-          `pipe (it sent at ${rate(c1000.agentRate)}).`,
+        `Fan-out to 1,000 clients: every event goes to every socket (~${cost.eventBytes.toFixed(0)} ` +
+          `bytes before any compression, ${gb.toFixed(1)} GB for the flood), in messages of ` +
+          `${c1000.eventsPerFrame.toFixed(0)} events. Over the ${c1000.clientsDone.toFixed(1)} s the ` +
+          `hub's main thread ran ${(c1000.hubMainCpu / 1000).toFixed(1)} s (${pct(mainShare)} of the time) ` +
+          `and waited ${(c1000.hubWait / 1000).toFixed(1)} s for a core; all cores were ` +
+          `${pct(c1000.machineBusy)} busy, the client processes taking ${(c1000.clientCpu / 1000).toFixed(1)} s. ` +
+          `The hub stored at ${rate(c1000.stored)}, against ${rate(one.stored)} with 1 client` +
+          (c1000.agentDone > c1000.storedDone * 0.8
+            ? `, and the agent was held back through its pipe (it sent at ${rate(c1000.agentRate)}).`
+            : `; the agent had sent everything after ${c1000.agentDone.toFixed(1)} s, so the ` +
+              `backlog waited in the worker before the hub stored it (worker→stored up to ` +
+              `${ms(c1000.storeLagMax)}).`),
       );
     }
     if (!targets[1]!.met) {
@@ -1496,11 +1589,13 @@ async function main(): Promise<void> {
       "client process). The stored rate is the turn's events over the time from the hub's " +
       "`head_seq` first moving to it reaching the end, polled every 5 ms from a read-only " +
       "connection to its database; worker→stored compares each poll with the worker's stamp of " +
-      "the head event. Hub CPU is utime + stime from /proc during the flood (the hub process " +
-      "includes the local worker; the agent is a child process). Clients decode frames with a " +
+      "the head event. Hub CPU is utime + stime of the hub process from /proc during the flood " +
+      "(it includes the local worker; in brackets its main thread alone, where the hub stores and " +
+      "publishes; the agent is a child process). Clients decode frames with a " +
       `field walker (${cost.walk.toFixed(0)} ns/event here; generated \`fromBinary\`: ` +
       `${cost.full.toFixed(0)} ns/event; ${cost.eventBytes.toFixed(0)} bytes per event on the wire). ` +
       `Client counts are interleaved; medians of ${RUNS} runs (full speed) and ${PACED.runs} (paced). ` +
+      `The clients' sockets negotiated ${negotiated ? `\`${negotiated}\`` : "no extension"}. ` +
       "Everything shares one machine: the hub, the agent and the clients compete for its cores.",
     "",
     `### One agent, \`flood ${N}\`, to many live clients`,
@@ -1530,9 +1625,7 @@ async function main(): Promise<void> {
       (st2.received < st2.expected
         ? ` and then nothing: the rest were dropped for it without a word. After one more short ` +
           `prompt ${st2.gapAfter ? `its next event showed the hole (${st2.gapAfter}, ${st2.missing.toLocaleString("en-US")} missing)` : "it still had no sign of the hole"}. ` +
-          "Bun skips a subscriber whose socket holds more than the hub's backpressureLimit " +
-          "(4 MiB, closeOnBackpressureLimit false) when publishing, and LiveHub.published does " +
-          "not notice, so a slow phone loses live events silently."
+          "A live reader that falls behind must be caught up from the log, not skipped."
         : ", lossless."),
     "",
     "### Start and memory",
@@ -1628,6 +1721,7 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
   process.on(sig, () => {
     log(`${sig}: stopping`);
     killEverything();
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
     process.exit(130);
   });
 }
