@@ -24,8 +24,7 @@
  */
 import { Database } from "bun:sqlite";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import { join } from "node:path";
@@ -49,14 +48,12 @@ import {
   type SocketResult,
 } from "./hub-client.ts";
 import { LatencyHist, wallNow } from "./scan.ts";
+import { DOC, log, machine, prettierMarkdown, writeSection } from "./report.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUN = process.execPath;
 const SERVER = join(ROOT, "server.ts");
 const CLIENT = join(import.meta.dir, "hub-client.ts");
-const DOC = join(ROOT, "docs", "benchmarks.md");
-const BEGIN = "<!-- bench:hub -->";
-const END = "<!-- /bench:hub -->";
 
 const QUICK = process.argv.includes("--quick");
 const ONLY = process.env.BENCH_HUB_ONLY ?? "";
@@ -1283,29 +1280,7 @@ function revision(): string {
   return `commit ${sha}${dirty ? " (with uncommitted changes in src/, server.ts or migrations/)" : ""}`;
 }
 
-function machine(): string {
-  const info = readFileSync("/proc/cpuinfo", "utf8");
-  const cpu = /^model name\s*:\s*(.+)$/m.exec(info)?.[1];
-  const cores = info.match(/^processor\s*:/gm)?.length ?? os.cpus().length;
-  let distro = os.type();
-  try {
-    distro =
-      /^PRETTY_NAME="?([^"\n]+)"?$/m.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? distro;
-  } catch {
-    // No os-release.
-  }
-  const memGiB = (os.totalmem() / 2 ** 30).toFixed(1);
-  return (
-    `${cpu ?? "unknown CPU"}, ${cores} cores, ${memGiB} GiB RAM, ` +
-    `${distro} (Linux ${os.release()}), Bun ${Bun.version}`
-  );
-}
-
 // ------------------------------------------------------------------------------ main
-
-function log(line: string): void {
-  process.stderr.write(`bench: ${line}\n`);
-}
 
 const threadText = (ts: { name: string; ms: number }[]) =>
   ts.map((t) => `${t.name} ${(t.ms / 1000).toFixed(1)} s`).join(", ");
@@ -1675,33 +1650,10 @@ async function main(): Promise<void> {
   if (QUICK) {
     log("quick run: docs/benchmarks.md not updated");
   } else {
-    await writeDoc(pretty);
+    await writeSection("hub", pretty);
     log(`wrote ${DOC}`);
   }
   log(`done in ${elapsed.toFixed(0)} s`);
-}
-
-/** Formats markdown as the repository's `prettier --check` wants it (aligned tables). */
-async function prettierMarkdown(text: string): Promise<string> {
-  try {
-    const prettier = await import("prettier");
-    const options = (await prettier.resolveConfig(DOC)) ?? {};
-    return await prettier.format(text, { ...options, filepath: DOC });
-  } catch (e) {
-    log(`prettier unavailable (${(e as Error).message}); markdown left unformatted`);
-    return text;
-  }
-}
-
-/** Replaces the bench:hub section of docs/benchmarks.md (or appends it), leaving the rest. */
-async function writeDoc(body: string): Promise<void> {
-  const section = `${BEGIN}\n\n${body.trim()}\n\n${END}`;
-  let text = existsSync(DOC) ? readFileSync(DOC, "utf8") : "# Benchmarks\n\n";
-  const a = text.indexOf(BEGIN);
-  const b = text.indexOf(END);
-  if (a !== -1 && b > a) text = text.slice(0, a) + section + text.slice(b + END.length);
-  else text = `${text.replace(/\n*$/, "\n\n")}${section}\n`;
-  writeFileSync(DOC, await prettierMarkdown(text));
 }
 
 async function shutdown(): Promise<void> {

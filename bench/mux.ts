@@ -11,21 +11,18 @@
  * Every frontend must get every index in order, or the run fails. The table goes to stdout and,
  * on a full run, into docs/benchmarks.md between the bench:mux markers.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import type { ReaderCommand, ReaderEvent } from "./reader.ts";
 import { FloodScanner, LatencyHist, wallNow } from "./scan.ts";
+import { DOC, log, machine, prettierMarkdown, writeSection } from "./report.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUN = process.execPath;
 const WORKER = join(ROOT, "worker.ts");
 const FAKE_AGENT = join(ROOT, "src", "testing", "fake-agent.ts");
 const READER = join(import.meta.dir, "reader.ts");
-const DOC = join(ROOT, "docs", "benchmarks.md");
-const BEGIN = "<!-- bench:mux -->";
-const END = "<!-- /bench:mux -->";
 
 const QUICK = process.argv.includes("--quick");
 /** Updates per full-speed flood and per replayed history. */
@@ -587,29 +584,9 @@ function revision(): string {
   return `commit ${sha}${dirty ? " (with uncommitted changes in src/)" : ""}`;
 }
 
-function machine(): string {
-  const cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1];
-  let distro = os.type();
-  try {
-    distro =
-      /^PRETTY_NAME="?([^"\n]+)"?$/m.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? distro;
-  } catch {
-    // No os-release.
-  }
-  const memGiB = (os.totalmem() / 2 ** 30).toFixed(1);
-  return (
-    `${cpu ?? "unknown CPU"}, ${os.cpus().length} cores, ${memGiB} GiB RAM, ` +
-    `${distro} (Linux ${os.release()}), Bun ${Bun.version}`
-  );
-}
-
 // ------------------------------------------------------------------------------ main
 
 let readers: Reader[] = [];
-
-function log(line: string): void {
-  process.stderr.write(`bench: ${line}\n`);
-}
 
 async function main(): Promise<void> {
   const t0 = performance.now();
@@ -891,33 +868,10 @@ async function main(): Promise<void> {
   if (QUICK) {
     log("quick run: docs/benchmarks.md not updated");
   } else {
-    await writeDoc(pretty);
+    await writeSection("mux", pretty);
     log(`wrote ${DOC}`);
   }
   log(`done in ${elapsed.toFixed(0)} s`);
-}
-
-/** Formats markdown as the repository's `prettier --check` wants it (aligned tables). */
-async function prettierMarkdown(text: string): Promise<string> {
-  try {
-    const prettier = await import("prettier");
-    const options = (await prettier.resolveConfig(DOC)) ?? {};
-    return await prettier.format(text, { ...options, filepath: DOC });
-  } catch (e) {
-    log(`prettier unavailable (${(e as Error).message}); markdown left unformatted`);
-    return text;
-  }
-}
-
-/** Replaces the bench:mux section of docs/benchmarks.md (or adds it), leaving the rest. */
-async function writeDoc(body: string): Promise<void> {
-  const section = `${BEGIN}\n\n${body.trim()}\n\n${END}`;
-  let text = existsSync(DOC) ? readFileSync(DOC, "utf8") : "# Benchmarks\n\n";
-  const a = text.indexOf(BEGIN);
-  const b = text.indexOf(END);
-  if (a !== -1 && b > a) text = text.slice(0, a) + section + text.slice(b + END.length);
-  else text = `${text.replace(/\n*$/, "\n\n")}${section}\n`;
-  writeFileSync(DOC, await prettierMarkdown(text));
 }
 
 async function shutdown(): Promise<void> {

@@ -64,6 +64,7 @@ import {
   type WsSendResult,
 } from "./pty-client.ts";
 import { LatencyHist, wallNow } from "./scan.ts";
+import { DOC, log, machine, prettierMarkdown, writeSection } from "./report.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -72,9 +73,6 @@ const CLIENT = join(import.meta.dir, "pty-client.ts");
 const WORKER = join(ROOT, "worker.ts");
 const NO_EMULATOR = join(import.meta.dir, "pty-no-emulator.ts");
 const NO_DEFLATE = join(import.meta.dir, "pty-no-deflate.ts");
-const DOC = join(ROOT, "docs", "benchmarks.md");
-const BEGIN = "<!-- bench:pty -->";
-const END = "<!-- /bench:pty -->";
 
 const QUICK = process.argv.includes("--quick");
 const ONLY = process.env.BENCH_PTY_ONLY ?? "";
@@ -1148,53 +1146,9 @@ function revision(): string {
   return `commit ${sha}${dirty ? " (with uncommitted changes in src/, server.ts or worker.ts)" : ""}`;
 }
 
-function machine(): string {
-  const info = readFileSync("/proc/cpuinfo", "utf8");
-  const cpu = /^model name\s*:\s*(.+)$/m.exec(info)?.[1];
-  const cores = info.match(/^processor\s*:/gm)?.length ?? os.cpus().length;
-  let distro = os.type();
-  try {
-    distro =
-      /^PRETTY_NAME="?([^"\n]+)"?$/m.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? distro;
-  } catch {
-    // No os-release.
-  }
-  const memGiB = (os.totalmem() / 2 ** 30).toFixed(1);
-  return (
-    `${cpu ?? "unknown CPU"}, ${cores} cores, ${memGiB} GiB RAM, ` +
-    `${distro} (Linux ${os.release()}), Bun ${Bun.version}`
-  );
-}
-
 function nodeVersion(): string {
   const r = Bun.spawnSync(["node", "--version"], { stdout: "pipe" });
   return r.exitCode === 0 ? r.stdout.toString().trim() : "none";
-}
-
-function log(line: string): void {
-  process.stderr.write(`bench: ${line}\n`);
-}
-
-async function prettierMarkdown(text: string): Promise<string> {
-  try {
-    const prettier = await import("prettier");
-    const options = (await prettier.resolveConfig(DOC)) ?? {};
-    return await prettier.format(text, { ...options, filepath: DOC });
-  } catch (e) {
-    log(`prettier unavailable (${(e as Error).message}); markdown left unformatted`);
-    return text;
-  }
-}
-
-/** Replaces the bench:pty section of docs/benchmarks.md (or appends it), leaving the rest. */
-async function writeDoc(body: string): Promise<void> {
-  const section = `${BEGIN}\n\n${body.trim()}\n\n${END}`;
-  let text = existsSync(DOC) ? readFileSync(DOC, "utf8") : "# Benchmarks\n\n";
-  const a = text.indexOf(BEGIN);
-  const b = text.indexOf(END);
-  if (a !== -1 && b > a) text = text.slice(0, a) + section + text.slice(b + END.length);
-  else text = `${text.replace(/\n*$/, "\n\n")}${section}\n`;
-  writeFileSync(DOC, await prettierMarkdown(text));
 }
 
 // ------------------------------------------------------------------------------ main
@@ -2053,7 +2007,7 @@ async function main(): Promise<void> {
   console.log(pretty);
   if (QUICK) log("quick run: docs/benchmarks.md not updated");
   else {
-    await writeDoc(pretty);
+    await writeSection("pty", pretty);
     log(`wrote ${DOC}`);
   }
   log(`done in ${elapsed.toFixed(0)} s`);

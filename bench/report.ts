@@ -1,0 +1,58 @@
+/**
+ * What every benchmark shares: its log line, the machine it ran on, and writing its own
+ * section of docs/benchmarks.md (between `<!-- bench:NAME -->` markers, formatted as the
+ * repository's Prettier check wants, the other sections left as they are).
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+
+export const DOC = join(import.meta.dir, "..", "docs", "benchmarks.md");
+
+export function log(line: string): void {
+  process.stderr.write(`bench: ${line}\n`);
+}
+
+/** CPU model, cores, memory, distribution, kernel and Bun version. */
+export function machine(): string {
+  const info = readFileSync("/proc/cpuinfo", "utf8");
+  const cpu = /^model name\s*:\s*(.+)$/m.exec(info)?.[1];
+  const cores = info.match(/^processor\s*:/gm)?.length ?? os.cpus().length;
+  let distro = os.type();
+  try {
+    distro =
+      /^PRETTY_NAME="?([^"\n]+)"?$/m.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? distro;
+  } catch {
+    // No os-release: the kernel's name stands in.
+  }
+  const memGiB = (os.totalmem() / 2 ** 30).toFixed(1);
+  return (
+    `${cpu ?? "unknown CPU"}, ${cores} cores, ${memGiB} GiB RAM, ` +
+    `${distro} (Linux ${os.release()}), Bun ${Bun.version}`
+  );
+}
+
+/** Formats markdown as the repository's `prettier --check` wants it (aligned tables). */
+export async function prettierMarkdown(text: string): Promise<string> {
+  try {
+    const prettier = await import("prettier");
+    const options = (await prettier.resolveConfig(DOC)) ?? {};
+    return await prettier.format(text, { ...options, filepath: DOC });
+  } catch (e) {
+    log(`prettier unavailable (${(e as Error).message}); markdown left unformatted`);
+    return text;
+  }
+}
+
+/** Replaces the bench:NAME section of docs/benchmarks.md (or appends it), leaving the rest. */
+export async function writeSection(name: string, body: string): Promise<void> {
+  const begin = `<!-- bench:${name} -->`;
+  const end = `<!-- /bench:${name} -->`;
+  const section = `${begin}\n\n${body.trim()}\n\n${end}`;
+  let text = existsSync(DOC) ? readFileSync(DOC, "utf8") : "# Benchmarks\n\n";
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a !== -1 && b > a) text = text.slice(0, a) + section + text.slice(b + end.length);
+  else text = `${text.replace(/\n*$/, "\n\n")}${section}\n`;
+  writeFileSync(DOC, await prettierMarkdown(text));
+}
