@@ -143,14 +143,30 @@ test("a hub restart: same folder and port bring everything back, and the agent r
   const { agent } = await workspaceWithAgent(first.b);
   const agents = first.b.client(AgentService);
   await statusIs(agents, agent.workspaceId, AgentStatus.IDLE);
+  const firstLive = await liveSocket(first.hub.url, first.b.jar);
+  firstLive.subscribe(agent.streamId, 0);
   await agents.prompt({
     agentId: agent.id,
     idempotencyKey: "r1",
     promptJson: JSON.stringify([{ type: "text", text: "say kept" }]),
   });
-  await statusIs(agents, agent.workspaceId, AgentStatus.IDLE);
+  // The turn is stored to its end (its idle status follows TURN_FINISHED) before the stop.
+  await until(
+    () => {
+      const evs = firstLive.events(agent.streamId);
+      const end = evs.findIndex((e) => e.kind === EventKind.TURN_FINISHED);
+      return (
+        end !== -1 &&
+        evs.slice(end).some((e) => e.kind === EventKind.AGENT_STATUS && e.json.includes('"idle"'))
+      );
+    },
+    10_000,
+    "the turn stored",
+  );
+  firstLive.close();
   const before = (await agents.listAgents({ workspaceId: agent.workspaceId })).agents[0]!.headSeq;
   expect(before).toBeGreaterThan(3);
+  expect(firstLive.events(agent.streamId).some((e) => textOf(e.json).includes("kept"))).toBe(true);
   await first.hub.stop();
   hubs.splice(hubs.indexOf(first.hub), 1);
 
