@@ -22,7 +22,8 @@ import type { Event } from "../gen/switchboard/v1/common_pb.ts";
 import type { LiveHub } from "./live.ts";
 import { hashSecret } from "./store/ids.ts";
 import { EventLog, StreamGapError } from "./store/events.ts";
-import { applyEventsToAgents } from "./store/agents.ts";
+import { applyEventsToAgents, RUNNING_SQL } from "./store/agents.ts";
+import { ownersOfHub } from "./rights.ts";
 
 /** The hub pings each link this often (a few bytes); the worker does the same. */
 export const HEARTBEAT_MS = 5_000;
@@ -33,6 +34,8 @@ export const HEARTBEAT_MS = 5_000;
 export const HEARTBEAT_DEAD_MS = 25_000;
 /** How long a command waits for the worker's reply. */
 export const COMMAND_TIMEOUT_MS = 30_000;
+/** Catalog entries a worker may announce (its config file allows 200). */
+export const MAX_CATALOG_ENTRIES = 200;
 /** The largest frame a worker may send: a batch of events with a few large images. */
 export const MAX_LINK_FRAME_BYTES = 64 * 1024 * 1024;
 
@@ -103,7 +106,7 @@ export class LinkHub {
         p.reject(new ConnectError("the worker went offline before answering", Code.Unavailable));
       }
     }
-    this.live.changed("workers", "", this.owners());
+    this.live.changed("workers", "", ownersOfHub(this.db));
     this.log(`worker ${ws.data.workerId} offline`);
   }
 
@@ -167,11 +170,13 @@ export class LinkHub {
   private hello(ws: LinkSocket, h: WorkerHello): void {
     if (ws.data.hello) return void ws.close(1008, "a second hello");
     ws.data.hello = true;
-    const catalog = h.catalog.map((c) => ({
-      id: c.id,
-      name: c.name,
+    // A worker is trusted with its own machine, not with the hub's database: its catalog is
+    // bounded like any other input.
+    const catalog = h.catalog.slice(0, MAX_CATALOG_ENTRIES).map((c) => ({
+      id: c.id.slice(0, 64),
+      name: c.name.slice(0, 100),
       kind: c.kind,
-      description: c.description,
+      description: c.description.slice(0, 500),
     }));
     this.db
       .query(
@@ -186,25 +191,25 @@ export class LinkHub {
       );
     const heads = this.events.headsOfWorker(ws.data.workerId);
     const running = new Set(h.runningAgentIds);
-    const missing = (
-      this.db
-        .query(
-          `SELECT a.id AS agentId, a.workspace_id AS workspaceId, w.path AS cwd, a.kind, a.catalog_id AS catalogId,
-                  a.command_json AS commandJson, a.name, s.head_seq AS headSeq
-           FROM agents a JOIN workspaces w ON w.id = a.workspace_id JOIN streams s ON s.agent_id = a.id
-           WHERE w.worker_id = ? AND a.status IN (1, 2, 3, 4)`,
-        )
-        .all(ws.data.workerId) as {
-        agentId: string;
-        workspaceId: string;
-        cwd: string;
-        kind: number;
-        catalogId: string;
-        commandJson: string;
-        name: string;
-        headSeq: number;
-      }[]
-    )
+    // The agents the hub expects running on this worker, in one read.
+    const expected = this.db
+      .query(
+        `SELECT a.id AS agentId, a.workspace_id AS workspaceId, w.path AS cwd, a.kind, a.catalog_id AS catalogId,
+                a.command_json AS commandJson, a.name, s.head_seq AS headSeq
+         FROM agents a JOIN workspaces w ON w.id = a.workspace_id JOIN streams s ON s.agent_id = a.id
+         WHERE w.worker_id = ? AND a.status IN (${RUNNING_SQL})`,
+      )
+      .all(ws.data.workerId) as {
+      agentId: string;
+      workspaceId: string;
+      cwd: string;
+      kind: number;
+      catalogId: string;
+      commandJson: string;
+      name: string;
+      headSeq: number;
+    }[];
+    const missing = expected
       .filter((a) => !running.has(a.agentId))
       .map((a) => ({ ...a, command: JSON.parse(a.commandJson) as string[] }));
     this.send(ws, {
@@ -216,24 +221,15 @@ export class LinkHub {
       },
     });
     // Agents the worker still runs that the hub stopped or deleted while it was away.
-    const expected = new Set(
-      (
-        this.db
-          .query(
-            `SELECT a.id FROM agents a JOIN workspaces w ON w.id = a.workspace_id
-             WHERE w.worker_id = ? AND a.status IN (1, 2, 3, 4)`,
-          )
-          .all(ws.data.workerId) as { id: string }[]
-      ).map((r) => r.id),
-    );
+    const expectedIds = new Set(expected.map((a) => a.agentId));
     for (const agentId of running) {
-      if (!expected.has(agentId)) {
+      if (!expectedIds.has(agentId)) {
         this.command(ws.data.workerId, "hub", { case: "stopAgent", value: { agentId } }).catch(
           (err: Error) => this.log(`stopping stray agent ${agentId}: ${err.message}`),
         );
       }
     }
-    this.live.changed("workers", "", this.owners());
+    this.live.changed("workers", "", ownersOfHub(this.db));
     this.log(`worker ${ws.data.workerId} online (${h.hostname}, ${h.version})`);
   }
 
@@ -294,12 +290,6 @@ export class LinkHub {
 
   private touch(workerId: string): void {
     this.db.query("UPDATE workers SET last_seen_at = ? WHERE id = ?").run(this.now(), workerId);
-  }
-
-  private owners(): string[] {
-    return (this.db.query("SELECT id FROM users WHERE is_owner = 1").all() as { id: string }[]).map(
-      (r) => r.id,
-    );
   }
 }
 

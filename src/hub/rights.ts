@@ -56,3 +56,10 @@ export function usersOfWorkspace(db: Database, workspaceId: string): string[] {
       .all(workspaceId) as { u: string }[]
   ).map((r) => r.u);
 }
+
+/** The users who administer the hub (its owner). */
+export function ownersOfHub(db: Database): string[] {
+  return (db.query("SELECT id FROM users WHERE is_owner = 1").all() as { id: string }[]).map(
+    (r) => r.id,
+  );
+}

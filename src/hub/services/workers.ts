@@ -7,6 +7,7 @@ import { CLIENT_ADDRESS, ownerOf } from "../caller.ts";
 import { TICKET_LIMIT, type RateLimiter } from "../auth/rate-limit.ts";
 import { createTicket, spendTicket } from "../auth/tickets.ts";
 import type { HubDeps } from "../deps.ts";
+import { ownersOfHub } from "../rights.ts";
 import { createWorker } from "../store/workers.ts";
 import { text } from "./validate.ts";
 
@@ -35,7 +36,7 @@ export function workerService(
       if (r.changes === 0)
         throw new ConnectError("no such worker (or it is this hub's own)", Code.NotFound);
       link.revoke(req.workerId);
-      deps.live.changed("workers", "", ownerIds(db));
+      deps.live.changed("workers", "", ownersOfHub(db));
       return {};
     },
     registerWorker(req, ctx) {
@@ -55,7 +56,7 @@ export function workerService(
         deps.now(),
       );
       deps.log(`worker ${w.id} registered as ${JSON.stringify(name)}`);
-      deps.live.changed("workers", "", ownerIds(db));
+      deps.live.changed("workers", "", ownersOfHub(db));
       return { workerId: w.id, credential: w.credential };
     },
   };
@@ -87,11 +88,5 @@ export function listWorkers(db: Database, online: (id: string) => boolean) {
       lastSeenMs: r.lastSeen,
       local: r.isLocal === 1,
     }),
-  );
-}
-
-export function ownerIds(db: Database): string[] {
-  return (db.query("SELECT id FROM users WHERE is_owner = 1").all() as { id: string }[]).map(
-    (r) => r.id,
   );
 }

@@ -12,6 +12,7 @@ import {
 import { callerOf, ownerOf } from "../caller.ts";
 import type { HubDeps } from "../deps.ts";
 import { requireRole, usersOfWorkspace } from "../rights.ts";
+import { RUNNING_SQL } from "../store/agents.ts";
 import { newId } from "../store/ids.ts";
 import { id, text } from "./validate.ts";
 
@@ -85,7 +86,7 @@ export function workspaceService(deps: HubDeps): ServiceImpl<typeof WorkspaceSer
         .query("SELECT worker_id AS workerId FROM workspaces WHERE id = ?")
         .get(wsId) as { workerId: string };
       const running = db
-        .query("SELECT id FROM agents WHERE workspace_id = ? AND status IN (1, 2, 3, 4)")
+        .query(`SELECT id FROM agents WHERE workspace_id = ? AND status IN (${RUNNING_SQL})`)
         .all(wsId) as { id: string }[];
       // Its agents end with it; if the worker is offline it stops them when it learns they are gone.
       await Promise.allSettled(

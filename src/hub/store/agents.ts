@@ -20,6 +20,8 @@ export const RUNNING_STATUSES = [
   AgentStatus.WORKING,
   AgentStatus.WAITING,
 ];
+/** RUNNING_STATUSES for an SQL `IN (…)`. */
+export const RUNNING_SQL = RUNNING_STATUSES.join(", ");
 
 interface Row {
   id: string;
