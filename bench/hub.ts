@@ -48,7 +48,7 @@ import {
   type SocketResult,
 } from "./hub-client.ts";
 import { LatencyHist, wallNow } from "./scan.ts";
-import { DOC, log, machine, prettierMarkdown, writeSection } from "./report.ts";
+import { childrenOf, DOC, log, machine, prettierMarkdown, table, writeSection } from "./report.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -131,20 +131,6 @@ function killEverything(): void {
       // Gone meanwhile.
     }
   }
-}
-
-/** Direct children of `pid` (every thread's), from /proc. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim();
-      if (text) out.push(...text.split(/\s+/).map(Number));
-    }
-  } catch {
-    // The process is gone.
-  }
-  return out;
 }
 
 /** utime + stime in ms, of a process (all threads) or of one thread. */
@@ -1262,11 +1248,6 @@ const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
 const mb = (kib: number) => `${((kib * 1024) / 1e6).toFixed(1)} MB`;
 const secs = (x: number) => `${x.toFixed(2)} s`;
 const pct = (x: number) => `${Math.round(x * 100)} %`;
-
-function table(head: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
-}
 
 /** The commit measured, and whether the hub's sources differ from it. */
 function revision(): string {

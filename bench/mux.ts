@@ -11,12 +11,12 @@
  * Every frontend must get every index in order, or the run fails. The table goes to stdout and,
  * on a full run, into docs/benchmarks.md between the bench:mux markers.
  */
-import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import type { ReaderCommand, ReaderEvent } from "./reader.ts";
 import { FloodScanner, LatencyHist, wallNow } from "./scan.ts";
-import { DOC, log, machine, prettierMarkdown, writeSection } from "./report.ts";
+import { childrenOf, DOC, log, machine, prettierMarkdown, table, writeSection } from "./report.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -86,20 +86,6 @@ function killEverything(): void {
       // Gone meanwhile.
     }
   }
-}
-
-/** Direct children of `pid` (every thread's), from /proc. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim();
-      if (text) out.push(...text.split(/\s+/).map(Number));
-    }
-  } catch {
-    // The process is gone.
-  }
-  return out;
 }
 
 /** Ends stdin, waits, then SIGKILL. */
@@ -566,11 +552,6 @@ const rate = (x: number) =>
 const ms = (x: number) => (x < 10 ? `${x.toFixed(3)} ms` : `${x.toFixed(1)} ms`);
 const pct = (x: number) => `${Math.round(x * 100)} %`;
 const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
-
-function table(head: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
-}
 
 /** The commit measured, and whether src/ differs from it. */
 function revision(): string {

@@ -64,7 +64,7 @@ import {
   type WsSendResult,
 } from "./pty-client.ts";
 import { LatencyHist, wallNow } from "./scan.ts";
-import { DOC, log, machine, prettierMarkdown, writeSection } from "./report.ts";
+import { childrenOf, DOC, log, machine, prettierMarkdown, table, writeSection } from "./report.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -179,20 +179,6 @@ function catCpuUnder(parent: number): number {
     }
   }
   return NaN;
-}
-
-/** Direct children of `pid`, from /proc. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim();
-      if (text) out.push(...text.split(/\s+/).map(Number));
-    }
-  } catch {
-    // Gone.
-  }
-  return out;
 }
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -1129,11 +1115,6 @@ const ms = (x: number) =>
         : `${(x / 1000).toFixed(2)} s`;
 const pct = (x: number) => (Number.isNaN(x) ? "–" : `${Math.round(x * 100)} %`);
 const secs = (x: number) => `${(x / 1000).toFixed(2)} s`;
-
-function table(head: string[], rows: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
-}
 
 function revision(): string {
   const git = (...args: string[]) =>

@@ -3,7 +3,7 @@
  * section of docs/benchmarks.md (between `<!-- bench:NAME -->` markers, formatted as the
  * repository's Prettier check wants, the other sections left as they are).
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 
@@ -55,4 +55,24 @@ export async function writeSection(name: string, body: string): Promise<void> {
   if (a !== -1 && b > a) text = text.slice(0, a) + section + text.slice(b + end.length);
   else text = `${text.replace(/\n*$/, "\n\n")}${section}\n`;
   writeFileSync(DOC, await prettierMarkdown(text));
+}
+
+/** A markdown table (Prettier aligns it when the section is written). */
+export function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+/** Direct children of `pid` (every thread's), from /proc. */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim();
+      if (text) out.push(...text.split(/\s+/).map(Number));
+    }
+  } catch {
+    // The process is gone.
+  }
+  return out;
 }
