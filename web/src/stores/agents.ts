@@ -45,6 +45,10 @@ export function badgeOf(status: AgentStatus): Badge {
 }
 
 /** What to start: a catalog entry, or a command of a kind. */
+/** An ACP content block the composer sends: text, or an image as base64 with its MIME type. */
+export type PromptBlock =
+  { type: "text"; text: string } | { type: "image"; data: string; mimeType: string };
+
 export type StartSpec =
   | { catalogId: string; name?: string }
   | { command: string[]; kind: AgentKind; name?: string; cols?: number; rows?: number };
@@ -123,9 +127,17 @@ export const useAgentsStore = defineStore("agents", () => {
     await load(agent.workspaceId);
   }
 
-  /** Sends text as a prompt, with a fresh idempotency key (a retry must reuse `key`). */
-  async function prompt(agentId: string, text: string, key = newKey()): Promise<boolean> {
-    const promptJson = JSON.stringify([{ type: "text", text }]);
+  /**
+   * Sends a prompt: text, or ACP content blocks (text, images), with a fresh idempotency key
+   * (a retry must reuse `key`). False when the hub had seen the key: nothing was sent again.
+   */
+  async function prompt(
+    agentId: string,
+    content: string | readonly PromptBlock[],
+    key = newKey(),
+  ): Promise<boolean> {
+    const blocks = typeof content === "string" ? [{ type: "text", text: content }] : content;
+    const promptJson = JSON.stringify(blocks);
     const r = await api.agents.prompt({ agentId, idempotencyKey: key, promptJson });
     return !r.duplicate;
   }
