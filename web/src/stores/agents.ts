@@ -10,6 +10,7 @@ import { AgentKind, AgentStatus } from "@gen/switchboard/v1/common_pb.ts";
 import { isNetworkError } from "../api/errors.ts";
 import { useServices } from "../services.ts";
 import { newKey } from "./keys.ts";
+import { useOutboxStore } from "./outbox.ts";
 import { useStreamsStore } from "./streams.ts";
 
 const listKey = (workspaceId: string) => `agents:${workspaceId}`;
@@ -56,6 +57,7 @@ export type StartSpec =
 export const useAgentsStore = defineStore("agents", () => {
   const { api, cache } = useServices();
   const streams = useStreamsStore();
+  const outbox = useOutboxStore();
   const byWorkspace = shallowReactive<Record<string, Agent[]>>({});
   const catalogs = shallowReactive<Record<string, CatalogEntry[]>>({});
   /** The last seq this device showed, per agent. */
@@ -129,37 +131,38 @@ export const useAgentsStore = defineStore("agents", () => {
 
   /**
    * Sends a prompt: text, or ACP content blocks (text, images), with a fresh idempotency key
-   * (a retry must reuse `key`). False when the hub had seen the key: nothing was sent again.
+   * (a retry must reuse `key`). True when sent, false when the hub had seen the key (nothing
+   * was sent again), "queued" when the hub cannot be reached: it waits in the outbox and goes
+   * out, once, when the network is back. A refusal is thrown.
    */
   async function prompt(
     agentId: string,
     content: string | readonly PromptBlock[],
     key = newKey(),
-  ): Promise<boolean> {
+  ): Promise<boolean | "queued"> {
     const blocks = typeof content === "string" ? [{ type: "text", text: content }] : content;
     const promptJson = JSON.stringify(blocks);
-    const r = await api.agents.prompt({ agentId, idempotencyKey: key, promptJson });
-    return !r.duplicate;
+    const r = await outbox.send({ key, agentId, kind: "prompt", payload: { promptJson } });
+    return r === "queued" ? r : r === "sent";
   }
 
   async function cancel(agentId: string): Promise<void> {
     await api.agents.cancel({ agentId });
   }
 
-  /** Answers a permission request with one of its options, or withdraws it (`null`). */
+  /**
+   * Answers a permission request with one of its options, or withdraws it (`null`). "queued"
+   * when the hub cannot be reached: the answer waits in the outbox like a prompt.
+   */
   async function answerPermission(
     agentId: string,
     requestId: string,
     optionId: string | null,
     key = newKey(),
-  ): Promise<void> {
-    await api.agents.answerPermission({
-      agentId,
-      requestId,
-      optionId: optionId ?? "",
-      cancelled: optionId === null,
-      idempotencyKey: key,
-    });
+  ): Promise<"queued" | undefined> {
+    const payload = { requestId, optionId: optionId ?? "", cancelled: optionId === null };
+    const r = await outbox.send({ key, agentId, kind: "answer", payload });
+    return r === "queued" ? r : undefined;
   }
 
   async function setMode(agentId: string, modeId: string): Promise<void> {
