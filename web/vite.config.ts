@@ -3,12 +3,18 @@
  * generated protobuf code the hub uses too (src/gen). `npm run build` runs this through
  * scripts/web-build.ts, which also checks the size budget.
  *
+ * The PWA: vite-plugin-pwa builds web/src/sw.ts into /sw.js (injectManifest: our own worker,
+ * with the build's file list injected for precaching) and writes the web app manifest. The
+ * page registers the worker itself (src/pwa/register.ts, workbox-window), so nothing is
+ * injected into index.html but the manifest link.
+ *
  * `vite` (the dev server) proxies /api and /live to a hub on SWITCHBOARD_HUB
  * (default http://127.0.0.1:4800), presenting the hub's own origin, which it checks.
  */
 import { fileURLToPath } from "node:url";
 import vue from "@vitejs/plugin-vue";
 import { defineConfig } from "vite";
+import { VitePWA } from "vite-plugin-pwa";
 
 const hub = process.env.SWITCHBOARD_HUB ?? "http://127.0.0.1:4800";
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -16,7 +22,48 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 export default defineConfig({
   root: here("."),
   base: "/",
-  plugins: [vue()],
+  plugins: [
+    vue(),
+    VitePWA({
+      strategies: "injectManifest",
+      srcDir: "src",
+      filename: "sw.ts",
+      registerType: "prompt",
+      injectRegister: false,
+      manifestFilename: "manifest.webmanifest",
+      // globPatterns below already takes the icons.
+      includeManifestIcons: false,
+      injectManifest: {
+        // The shell and its lazy views, the icons and the favicon (the plugin adds the manifest).
+        globPatterns: ["**/*.{js,css,html,png}"],
+        // The built worker is never precached by itself; keep the .vite manifest out too.
+        globIgnores: ["**/.vite/**", "sw.js"],
+      },
+      manifest: {
+        name: "Switchboard",
+        short_name: "Switchboard",
+        description:
+          "Run, watch and steer AI coding agents from a phone, a browser and your editor.",
+        id: "/",
+        start_url: "/",
+        scope: "/",
+        display: "standalone",
+        // styles.css: --accent for the bar, --bg (light) behind the splash screen.
+        theme_color: "#1f5fbf",
+        background_color: "#f5f6f8",
+        icons: [
+          { src: "/icons/icon-192.png", sizes: "192x192", type: "image/png", purpose: "any" },
+          { src: "/icons/icon-512.png", sizes: "512x512", type: "image/png", purpose: "any" },
+          {
+            src: "/icons/maskable-512.png",
+            sizes: "512x512",
+            type: "image/png",
+            purpose: "maskable",
+          },
+        ],
+      },
+    }),
+  ],
   resolve: {
     alias: { "@gen": here("../src/gen") },
   },

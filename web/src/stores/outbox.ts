@@ -35,16 +35,13 @@ export interface AnswerPayload {
 /** waiting: not sent yet (or the last try found no network); sending: a try is in flight. */
 export type OutboxState = "waiting" | "sending";
 
-export type OutboxEntry = {
-  /** The idempotency key: the same on every try. */
-  key: string;
-  agentId: string;
-  createdAt: number;
-  state: OutboxState;
-} & ({ kind: "prompt"; payload: PromptPayload } | { kind: "answer"; payload: AnswerPayload });
+/** What to send: the key, the agent, and the prompt or the answer. */
+export type OutboxItem = { key: string; agentId: string } & (
+  { kind: "prompt"; payload: PromptPayload } | { kind: "answer"; payload: AnswerPayload }
+);
 
-/** What to send: an entry without its bookkeeping. */
-export type OutboxItem = Omit<OutboxEntry, "createdAt" | "state">;
+/** An item waiting in the outbox; `key` (the idempotency key) is the same on every try. */
+export type OutboxEntry = OutboxItem & { createdAt: number; state: OutboxState };
 
 /** An entry the hub refused: dropped, with the hub's reason. */
 export interface OutboxFailure {

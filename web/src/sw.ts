@@ -1,0 +1,91 @@
+/**
+ * The service worker (built by vite-plugin-pwa's injectManifest into /sw.js).
+ *
+ * - Offline shell: the build's files are precached; any navigation gets index.html (the app
+ *   routes in the browser), except the hub's own paths. Nothing from /api, /live or /link is
+ *   ever cached: the app keeps its data in IndexedDB itself.
+ * - Updates wait: a new worker is installed but takes over only when the page asks
+ *   (SKIP_WAITING, after the user chose "Reload"), so a page never runs on two builds.
+ * - Web Push: the hub's payload (src/hub/push.ts) is shown as a notification; Approve / Deny on
+ *   a permission request answer it from here, without opening the app.
+ */
+/// <reference lib="webworker" />
+import {
+  cleanupOutdatedCaches,
+  createHandlerBoundToURL,
+  precacheAndRoute,
+} from "workbox-precaching";
+import { NavigationRoute, registerRoute } from "workbox-routing";
+import {
+  answerRequest,
+  notificationFor,
+  parsePayload,
+  type NotificationData,
+} from "./pwa/notify.ts";
+
+declare const self: ServiceWorkerGlobalScope & {
+  __WB_MANIFEST: (string | { url: string; revision: string | null })[];
+};
+
+/** The hub's own paths: the API, the live socket, the editors' link. */
+const HUB_PATHS = [/^\/api\//, /^\/live/, /^\/link/];
+
+const ICON = "/icons/icon-192.png";
+const BADGE = "/icons/icon-192.png";
+
+precacheAndRoute(self.__WB_MANIFEST);
+cleanupOutdatedCaches();
+registerRoute(new NavigationRoute(createHandlerBoundToURL("/index.html"), { denylist: HUB_PATHS }));
+
+self.addEventListener("message", (event) => {
+  if ((event.data as { type?: string } | null)?.type === "SKIP_WAITING") void self.skipWaiting();
+});
+
+self.addEventListener("push", (event) => {
+  let raw: unknown = null;
+  try {
+    raw = event.data?.json();
+  } catch {
+    // Not JSON: not the hub's; a generic line is still shown (browsers require one).
+  }
+  const payload = parsePayload(raw);
+  const shown = payload
+    ? notificationFor(payload, ICON, BADGE)
+    : { title: "Switchboard", options: { body: "Something happened", icon: ICON } };
+  event.waitUntil(self.registration.showNotification(shown.title, shown.options));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  const n = event.notification;
+  const data = n.data as NotificationData | undefined;
+  n.close();
+  if (!data) return;
+  event.waitUntil(clicked(data, event.action));
+});
+
+/** An action answers the request (or opens the app when that fails); a plain click opens it. */
+async function clicked(data: NotificationData, action: string): Promise<void> {
+  const call = action ? answerRequest(data, action, crypto.randomUUID()) : null;
+  if (call) {
+    try {
+      const res = await fetch(call.url, call.init);
+      if (res.ok) return;
+    } catch {
+      // No network: the app opens at the request, where the answer can wait in its outbox.
+    }
+  }
+  await openAgent(data.url);
+}
+
+/** Focuses a window of the app and shows the agent there, or opens one. */
+async function openAgent(url: string): Promise<void> {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const win = windows.find((w) => new URL(w.url).origin === self.location.origin);
+  if (win) {
+    await win.focus();
+    // The page's router moves there (register.ts): no reload, the app's state stays.
+    win.postMessage({ type: "navigate", url });
+    return;
+  }
+  await self.clients.openWindow(url);
+}
