@@ -38,7 +38,9 @@
  *
  *   Screens:
  *     saveScreen(page, info, name, { docs? })  a PNG in the test's output folder (test-results),
- *                                  and with docs: true also docs/screenshots/<name>.png.
+ *                                  and with docs: true, when UPDATE_SCREENSHOTS=1, also
+ *                                  docs/screenshots/<name>.png (the README's pictures; a plain
+ *                                  `npm test` leaves the tracked files alone).
  *
  *   Projects and tags: every spec runs in the "phone" and the "desktop" project, except tests
  *   tagged JOURNEY ("@journey"), which open their own phone and desktop contexts and run in the
@@ -282,7 +284,7 @@ export async function saveScreen(
   const file = info.outputPath(`${name}.png`);
   await page.screenshot({ path: file });
   await info.attach(name, { path: file, contentType: "image/png" });
-  if (opts.docs) {
+  if (opts.docs && process.env.UPDATE_SCREENSHOTS === "1") {
     mkdirSync(SCREENSHOTS, { recursive: true });
     copyFileSync(file, join(SCREENSHOTS, `${name}.png`));
   }

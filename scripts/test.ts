@@ -1,7 +1,8 @@
 /**
  * `npm test`: every check the project has, in order, ending with one line `N passed, N failed`.
  * Type checks, the format check and the builds count as one test each; bun's tests (src/ and
- * web/src/) are counted from its JUnit report. Any failure makes the exit code non-zero.
+ * web/src/) and the Playwright journeys (e2e/) are counted from their JUnit reports. Any failure
+ * makes the exit code non-zero.
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,33 +31,63 @@ for (const [name, cmd] of [
   else failed++;
 }
 
-const report = join(mkdtempSync(join(tmpdir(), "switchboard-test-")), "junit.xml");
-const ok = await step("unit and integration tests", [
-  process.execPath,
-  "test",
-  // Tests start real processes; a shared 2-core machine needs more than bun's 5 s default.
-  "--timeout",
-  "60000",
-  "--reporter=junit",
-  `--reporter-outfile=${report}`,
-]);
-let counted = false;
-try {
-  const xml = readFileSync(report, "utf8");
-  const top = /<testsuites[^>]*\btests="(\d+)"[^>]*\bfailures="(\d+)"/.exec(xml);
-  const errors = /<testsuites[^>]*\berrors="(\d+)"/.exec(xml);
-  const skipped = /<testsuites[^>]*\bskipped="(\d+)"/.exec(xml);
-  if (top) {
-    const total = Number(top[1]);
-    const bad = Number(top[2]) + Number(errors?.[1] ?? 0);
-    const skip = Number(skipped?.[1] ?? 0);
-    passed += total - bad - skip;
-    failed += bad + skip; // a skipped test is a defect here
-    counted = true;
+const reports = mkdtempSync(join(tmpdir(), "switchboard-test-"));
+
+/** Passed and failed from a JUnit report; a skipped test counts as failed. Null: no report. */
+function junit(path: string): { passed: number; failed: number } | null {
+  let xml: string;
+  try {
+    xml = readFileSync(path, "utf8");
+  } catch {
+    return null;
   }
-} catch {
-  // No report: bun itself failed before running tests; counted below.
+  const attr = (name: string) => {
+    const m = new RegExp(`<testsuites[^>]*\\b${name}="(\\d+)"`).exec(xml);
+    return m ? Number(m[1]) : null;
+  };
+  const total = attr("tests");
+  if (total === null) return null;
+  const bad = (attr("failures") ?? 0) + (attr("errors") ?? 0) + (attr("skipped") ?? 0);
+  return { passed: total - bad, failed: bad };
 }
-if (!counted || (!ok && failed === 0)) failed++;
+
+/** Runs a step that writes a JUnit report and adds its counts; a failed step counts at least 1. */
+async function counted(name: string, cmd: string[], report: string): Promise<void> {
+  const ok = await step(name, cmd);
+  const r = junit(report);
+  if (r) {
+    passed += r.passed;
+    failed += r.failed;
+  }
+  // No report (the runner failed before its tests), or a failure no test accounts for.
+  if (!r || (!ok && r.failed === 0)) failed++;
+}
+
+const bunReport = join(reports, "bun.xml");
+await counted(
+  "unit and integration tests",
+  [
+    process.execPath,
+    "test",
+    // Tests start real processes; a shared 2-core machine needs more than bun's 5 s default.
+    "--timeout",
+    "60000",
+    "--reporter=junit",
+    `--reporter-outfile=${bunReport}`,
+  ],
+  bunReport,
+);
+
+// Playwright under Bun (the journeys reuse src/testing/, which uses Bun's APIs), on Debian's
+// chromium; playwright.config.ts writes its JUnit report where PLAYWRIGHT_JUNIT says. A flaky
+// test cannot pass on a retry: the config allows none.
+const e2eReport = join(reports, "e2e.xml");
+process.env.PLAYWRIGHT_JUNIT = e2eReport;
+await counted(
+  "end-to-end journeys",
+  [process.execPath, "--bun", bin("playwright"), "test"],
+  e2eReport,
+);
+
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
