@@ -60,6 +60,15 @@ export function createAppRouter(history: RouterHistory = createWebHistory()): Ro
             props: true,
           },
           {
+            path: "terminal",
+            name: "terminal",
+            component: () => import("./terminal/TerminalView.vue"),
+            props: (r) => ({
+              workspaceId: String(r.params.workspaceId),
+              agent: typeof r.query.agent === "string" ? r.query.agent : undefined,
+            }),
+          },
+          {
             path: "files",
             name: "files",
             component: () => import("./views/FilesView.vue"),
