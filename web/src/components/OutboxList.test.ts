@@ -35,7 +35,7 @@ test("waiting prompts show with Cancel; a cancelled one is gone for good", async
   await outbox.flush();
 
   const w = mount(OutboxList, { props: { agentId: "a1" } });
-  const rows = () => w.findAll('[data-testid="outbox-entry"]');
+  const rows = () => w.findAll(".outbox-entry");
   expect(rows().map((r) => r.text())).toEqual([
     expect.stringContaining("first"),
     expect.stringContaining("second"),
@@ -53,6 +53,6 @@ test("nothing waiting: nothing shown", () => {
   const t = testApp();
   t.run(() => useOutboxStore());
   const w = mount(OutboxList, { props: { agentId: "a1" } });
-  expect(w.find('[data-testid="outbox"]').exists()).toBe(false);
+  expect(w.find(".outbox").exists()).toBe(false);
   w.unmount();
 });
