@@ -8,6 +8,7 @@ import { defineConfig, devices } from "@playwright/test";
 
 /** Where scripts/test.ts finds the results; PLAYWRIGHT_JUNIT overrides it. */
 export const JUNIT_REPORT = process.env.PLAYWRIGHT_JUNIT ?? "test-results/junit.xml";
+// Debian's chromium (as e2e/fixtures.ts CHROMIUM).
 const chromium = { launchOptions: { executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium" } };
 
 export default defineConfig({

@@ -27,6 +27,9 @@
  *                                  (no UI).
  *     newContext(browser, profile) a context with the "phone" (Pixel 7) or "desktop" (Desktop
  *                                  Chrome) profile, for journeys that use both in one test.
+ *     persistentContext(profile)   the same in a browser of its own with a profile folder (not
+ *                                  incognito: what Chromium asks of an installable app); the
+ *                                  caller closes it.
  *
  *   Data, through the API:
  *     localWorker(a)               the hub's own worker, once online.
@@ -47,6 +50,7 @@
  *   phone project only.
  */
 import {
+  chromium,
   devices,
   expect,
   test as base,
@@ -208,6 +212,18 @@ const PROFILES = { phone: devices["Pixel 7"], desktop: devices["Desktop Chrome"]
 /** A new context with a device profile, for tests that use a phone and a desktop together. */
 export function newContext(b: Browser, profile: Profile): Promise<BrowserContext> {
   return b.newContext({ ...PROFILES[profile] });
+}
+
+/** Debian's chromium: Playwright's own browsers cannot be downloaded here. */
+export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/** A context in a browser of its own, with a profile folder: not incognito. */
+export function persistentContext(profile: Profile): Promise<BrowserContext> {
+  const { defaultBrowserType: _, ...device } = PROFILES[profile];
+  return chromium.launchPersistentContext(tempDir("chromium-profile"), {
+    ...device,
+    executablePath: CHROMIUM,
+  });
 }
 
 /** The hub's own worker, once it is online. */

@@ -1,0 +1,68 @@
+/**
+ * Journey 2: a signed-in desktop shows a pairing code (a QR code and its link) in Settings; a
+ * phone (Pixel 7) opens the link and signs in without a password. The app on the phone is an
+ * installable PWA: its service worker controls the page and Chromium reports no
+ * installability error for its manifest.
+ */
+import {
+  expect,
+  JOURNEY,
+  newContext,
+  OWNER,
+  persistentContext,
+  saveScreen,
+  test,
+  useSession,
+} from "./fixtures.ts";
+
+test(
+  "a phone pairs through the desktop's pairing link and gets an installable app",
+  {
+    tag: JOURNEY,
+  },
+  async ({ browser, hub, owner }, info) => {
+    const desktop = await newContext(browser, "desktop");
+    const phone = await persistentContext("phone");
+    try {
+      await useSession(desktop, hub, owner);
+      const settings = await desktop.newPage();
+      await settings.goto(`${hub.url}/settings`);
+      const pairing = settings.getByRole("region", { name: "Pair a phone" });
+      await pairing.getByRole("button", { name: "Show a pairing code" }).click();
+      await expect(pairing.getByRole("img", { name: /Pairing code/ })).toBeVisible();
+      const link = (await pairing.getByRole("code").textContent())!.trim();
+      expect(link).toMatch(new RegExp(`^${hub.url}/pair#[A-Za-z0-9_-]+$`));
+      await saveScreen(settings, info, "pairing-code-desktop");
+
+      const page = phone.pages()[0] ?? (await phone.newPage());
+      await page.goto(link);
+      await expect(page.getByRole("heading", { name: "Sign this device in" })).toBeVisible();
+      await page.getByRole("button", { name: "Sign in here" }).click();
+      await expect(page.getByRole("heading", { name: "Workspaces" })).toBeVisible();
+      await page.getByRole("link", { name: "Settings" }).click();
+      await expect(page.getByText(`Signed in as ${OWNER.name}`)).toBeVisible();
+
+      // The link worked once: a second phone cannot use it.
+      const other = await newContext(browser, "phone");
+      const again = await other.newPage();
+      await again.goto(link);
+      await again.getByRole("button", { name: "Sign in here" }).click();
+      await expect(again.getByRole("alert")).toBeVisible();
+      await other.close();
+
+      // The service worker installs and, from the next load on, controls the page.
+      await page.evaluate(async () => void (await navigator.serviceWorker.ready));
+      await page.reload();
+      await expect
+        .poll(() => page.evaluate(() => navigator.serviceWorker.controller?.scriptURL ?? null))
+        .toBe(`${hub.url}/sw.js`);
+      const cdp = await phone.newCDPSession(page);
+      const { installabilityErrors } = await cdp.send("Page.getInstallabilityErrors");
+      expect(installabilityErrors).toEqual([]);
+      await saveScreen(page, info, "paired-phone");
+    } finally {
+      await desktop.close();
+      await phone.close();
+    }
+  },
+);
