@@ -15,6 +15,10 @@ import {
   useSession,
 } from "./fixtures.ts";
 
+interface SwNavigator {
+  serviceWorker: { ready: Promise<unknown>; controller: { scriptURL: string } | null };
+}
+
 test(
   "a phone pairs through the desktop's pairing link and gets an installable app",
   {
@@ -51,10 +55,15 @@ test(
       await other.close();
 
       // The service worker installs and, from the next load on, controls the page.
-      await page.evaluate(async () => void (await navigator.serviceWorker.ready));
+      // (The root tsconfig has no DOM types: the page's navigator is typed here.)
+      await page.evaluate(async () => void (await (navigator as SwNavigator).serviceWorker.ready));
       await page.reload();
       await expect
-        .poll(() => page.evaluate(() => navigator.serviceWorker.controller?.scriptURL ?? null))
+        .poll(() =>
+          page.evaluate(
+            () => (navigator as SwNavigator).serviceWorker.controller?.scriptURL ?? null,
+          ),
+        )
         .toBe(`${hub.url}/sw.js`);
       const cdp = await phone.newCDPSession(page);
       const { installabilityErrors } = await cdp.send("Page.getInstallabilityErrors");
