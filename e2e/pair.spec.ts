@@ -56,12 +56,14 @@ test(
 
       // The service worker installs and, from the next load on, controls the page.
       // (The root tsconfig has no DOM types: the page's navigator is typed here.)
-      await page.evaluate(async () => void (await (navigator as SwNavigator).serviceWorker.ready));
+      await page.evaluate(
+        async () => void (await (navigator as unknown as SwNavigator).serviceWorker.ready),
+      );
       await page.reload();
       await expect
         .poll(() =>
           page.evaluate(
-            () => (navigator as SwNavigator).serviceWorker.controller?.scriptURL ?? null,
+            () => (navigator as unknown as SwNavigator).serviceWorker.controller?.scriptURL ?? null,
           ),
         )
         .toBe(`${hub.url}/sw.js`);
