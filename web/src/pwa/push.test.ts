@@ -44,10 +44,13 @@ function setup(permission?: NotificationPermission) {
   const t = testApp({
     routes: (r) =>
       r.service(PushService, {
-        getPushConfig: () => ({
-          vapidPublicKey: VAPID,
-          subscription: subs.at(-1) && create(PushSubscriptionSchema, { ...subs.at(-1)! }),
-        }),
+        getPushConfig: () => {
+          const last = subs.at(-1);
+          if (!last) return { vapidPublicKey: VAPID };
+          const { endpoint, notifyPermission, notifyTurnFinished, notifyFailed } = last;
+          const sub = { endpoint, notifyPermission, notifyTurnFinished, notifyFailed };
+          return { vapidPublicKey: VAPID, subscription: create(PushSubscriptionSchema, sub) };
+        },
         subscribe: (req) => (subs.push(req), {}),
         unsubscribe: () => (unsubscribed++, {}),
       }),
