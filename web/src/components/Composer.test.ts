@@ -160,6 +160,27 @@ test("images: at most five, each within the size limit, removable thumbnails", a
   expect(w.find('[role="alert"]').text()).toBe("huge.png is too large to send (at most 5 MB).");
 });
 
+test("pasting an image adds it; pasting text is left to the box", async () => {
+  const w = composer({ readImage: fakeRead });
+  const paste = (items: unknown[]) => {
+    const e = new Event("paste", { cancelable: true });
+    Object.defineProperty(e, "clipboardData", { value: { items } });
+    box(w).element.dispatchEvent(e);
+    return e;
+  };
+  const shot = png("shot.png");
+  const e = paste([
+    { kind: "string", type: "text/plain", getAsFile: () => null },
+    { kind: "file", type: "image/png", getAsFile: () => shot },
+  ]);
+  await flushPromises();
+  expect(e.defaultPrevented).toBe(true);
+  expect(images(w).map((i) => i.name)).toEqual(["shot.png"]);
+  expect(
+    paste([{ kind: "string", type: "text/plain", getAsFile: () => null }]).defaultPrevented,
+  ).toBe(false);
+});
+
 test("no image button when the agent does not take images", () => {
   const w = composer({ session: { ...session, acceptsImages: false } });
   expect(w.find('button[aria-label="Add image"]').exists()).toBe(false);
