@@ -24,6 +24,7 @@ const MAX_PATH = 1024;
 export type PaneContent =
   | { kind: "start" }
   | { kind: "agent"; agentId: string }
+  /** agentId "": the workspace's newest running terminal. */
   | { kind: "terminal"; agentId: string }
   | { kind: "files"; path: string; file: string };
 
@@ -158,8 +159,9 @@ function parseContent(v: unknown): PaneContent | null {
     case "start":
       return { kind: "start" };
     case "agent":
+      return isId(o.agentId) ? { kind: "agent", agentId: o.agentId } : null;
     case "terminal":
-      return isId(o.agentId) ? { kind: o.kind, agentId: o.agentId } : null;
+      return o.agentId === "" || isId(o.agentId) ? { kind: "terminal", agentId: o.agentId } : null;
     case "files":
       return isPath(o.path) && isPath(o.file)
         ? { kind: "files", path: o.path, file: o.file }
