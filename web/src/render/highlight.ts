@@ -1,8 +1,8 @@
 /**
  * Syntax highlighting, loaded on first need: highlight.js and its languages are a chunk of
  * their own (hljs.ts), fetched when some code is shown, so the first load never carries it.
- * Until it arrives code shows plain; `useHighlighter()` turns into the highlighter when it is
- * ready, and everything that rendered plain renders again, highlighted.
+ * Until it arrives code shows plain; `highlighter` (a ref) turns into the highlighter when it
+ * is ready, and everything that rendered plain from it renders again, highlighted.
  */
 import { shallowRef, type ShallowRef } from "vue";
 
@@ -30,11 +30,13 @@ export function loadHighlighter(): Promise<Highlighter> {
   return loading;
 }
 
-/** The highlighter once loaded (null until then); asking starts the load. */
-export function useHighlighter(): Readonly<ShallowRef<Highlighter | null>> {
+/** The highlighter once loaded, null until then (reading it does not start the load). */
+export const highlighter: Readonly<ShallowRef<Highlighter | null>> = ready;
+
+/** Starts the load if needed, for code about to be shown; failures leave code plain. */
+export function wantHighlighter(): void {
   // Why the catch is safe: without the chunk, code keeps showing plain.
   if (!ready.value) loadHighlighter().catch(() => {});
-  return ready;
 }
 
 const BY_EXTENSION: Record<string, string> = {

@@ -195,14 +195,15 @@ export function renderMarkdown(text: string, highlighter: Highlighter | null = n
     : null;
   const raw = md.render(text);
   const p = purify();
+  // RETURN_DOM hands back the body it parsed into (typed as a Node).
   const body = p
-    ? p.sanitize(raw, {
+    ? (p.sanitize(raw, {
         ALLOWED_TAGS,
         ALLOWED_ATTR,
         ALLOW_DATA_ATTR: false,
         ALLOW_ARIA_ATTR: false,
         RETURN_DOM: true,
-      })
+      }) as HTMLElement)
     : new DOMParser().parseFromString(raw, "text/html").body;
   enforce(body);
   const html = body.innerHTML;
