@@ -1,0 +1,91 @@
+/**
+ * Issue 6, terminals: a phone opens the workspace's Terminal tab and starts a shell; a desktop
+ * opens the same terminal in its panes. What one types shows on both, the phone's key bar
+ * sends keys the touch keyboard lacks, and the desktop splits its area into two panes.
+ */
+import type { Page } from "@playwright/test";
+import {
+  createWorkspace,
+  expect,
+  JOURNEY,
+  newContext,
+  saveScreen,
+  test,
+  useSession,
+} from "./fixtures.ts";
+
+/** The text xterm shows (its DOM renderer's rows). */
+const screenOf = (page: Page) => page.locator(".terminal-pane .xterm-rows").first();
+
+test(
+  "a shell started on a phone is typed into from a desktop and the phone, both see it all",
+  { tag: JOURNEY },
+  async ({ browser, hub, owner }, info) => {
+    const { workspace } = await createWorkspace(owner, "term");
+    const phone = await newContext(browser, "phone");
+    const desktop = await newContext(browser, "desktop");
+    try {
+      await useSession(phone, hub, owner);
+      await useSession(desktop, hub, owner);
+
+      // The phone: the bottom bar's Terminal tab, then New shell.
+      const page = await phone.newPage();
+      await page.goto(`${hub.url}/w/${workspace.id}`);
+      await page
+        .getByRole("navigation", { name: "Workspace" })
+        .getByRole("link", { name: "Terminal" })
+        .click();
+      await expect(page.getByText("No terminals yet.")).toBeVisible();
+      await page.getByRole("button", { name: "New shell" }).click();
+      await expect(page).toHaveURL(/\/terminal\?agent=/);
+      const screen = screenOf(page);
+      await expect(page.locator(".terminal-pane .xterm")).toBeVisible({ timeout: 20_000 });
+
+      // Typed on the phone (its keyboard reaches xterm's textarea).
+      await page.locator(".terminal-pane .xterm").click();
+      await page.keyboard.type("echo from-$((6*7))-phone\n");
+      await expect(screen).toContainText("from-42-phone", { timeout: 20_000 });
+
+      // The key bar: Ctrl is sticky and makes the next key a control character (Ctrl+U
+      // erases the typed line), and the bar has its accessible names.
+      const bar = page.getByRole("toolbar", { name: "Terminal keys" });
+      for (const name of ["Escape", "Tab", "Up arrow", "Pipe", "Tilde"])
+        await expect(bar.getByRole("button", { name })).toBeVisible();
+      await page.keyboard.type("echo never-run");
+      const ctrl = bar.getByRole("button", { name: /Control/ });
+      await ctrl.click();
+      await expect(ctrl).toHaveAttribute("aria-pressed", "true");
+      await page.keyboard.type("u");
+      await expect(ctrl).toHaveAttribute("aria-pressed", "false");
+      await page.keyboard.type("echo after-ctrl-u\n");
+      await expect(screen).toContainText("after-ctrl-u", { timeout: 20_000 });
+      await expect(screen).not.toContainText("never-runecho");
+
+      // The desktop: the same terminal, from the phone's address; it sees what was typed.
+      const wide = await desktop.newPage();
+      await wide.goto(page.url());
+      const wideScreen = screenOf(wide);
+      await expect(wideScreen).toContainText("from-42-phone", { timeout: 20_000 });
+      await wide.locator(".terminal-pane .xterm").first().click();
+      await wide.keyboard.type("echo from-desktop-$((2+3))\n");
+      await expect(wideScreen).toContainText("from-desktop-5", { timeout: 20_000 });
+      await expect(screen).toContainText("from-desktop-5", { timeout: 20_000 });
+
+      // The desktop splits: two panes, each with the terminal, a separator between them.
+      await wide.getByRole("button", { name: "Split pane 1" }).click();
+      await expect(wide.getByRole("region", { name: /^Pane \d$/ })).toHaveCount(2);
+      const divider = wide.getByRole("separator", { name: "Resize panes 1 and 2" });
+      await expect(divider).toHaveAttribute("aria-valuenow", "50");
+      await divider.focus();
+      await wide.keyboard.press("ArrowRight");
+      await expect(divider).toHaveAttribute("aria-valuenow", "55");
+      await expect(wide.locator(".terminal-pane .xterm-rows")).toHaveCount(2);
+
+      await saveScreen(page, info, "terminal-phone", { docs: true });
+      await saveScreen(wide, info, "terminal-desktop", { docs: true });
+    } finally {
+      await phone.close();
+      await desktop.close();
+    }
+  },
+);
