@@ -88,6 +88,8 @@ test("'/' offers the agent's commands, filtered as one types; keys and clicks ch
   expect(w.find('[role="listbox"]').exists()).toBe(false);
   expect(w.emitted("send")).toBeUndefined();
 
+  await box(w).setValue("/test ");
+  expect(w.find("#composer-command-hint").text()).toBe("/test which tests");
   await box(w).setValue("/rev");
   await w.find('[role="option"]').trigger("click");
   expect(text(w)).toBe("/review ");
