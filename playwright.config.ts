@@ -13,7 +13,9 @@ const chromium = { launchOptions: { executablePath: process.env.CHROMIUM ?? "/us
 
 export default defineConfig({
   testDir: "e2e",
-  outputDir: "test-results/e2e",
+  // PLAYWRIGHT_OUTPUT_DIR: a folder of one's own, when several runs share the tree (each run
+  // empties its output folder first).
+  outputDir: process.env.PLAYWRIGHT_OUTPUT_DIR ?? "test-results/e2e",
   globalSetup: "./e2e/global-setup.ts",
   // Two cores shared with the hub, its worker and the agents: one test at a time.
   workers: 1,
