@@ -5,8 +5,11 @@
  * chunks it imports statically (transitively) and their CSS; lazy chunks (views loaded on
  * navigation) are listed but not counted. The service worker (sw.js) is printed apart: the
  * browser fetches it after the page is up, so it is not initial load.
+ *
+ * Text files (JS, CSS, HTML, the manifest, the service worker) are also written gzipped beside
+ * themselves (`<file>.gz`), which the hub sends to browsers that accept gzip (src/hub/web.ts).
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "vite";
 
@@ -71,6 +74,12 @@ for (const r of rows) {
 console.log(
   `initial JS+CSS: ${kb(rawTotal)} raw, ${kb(gzipTotal)} gzip (budget ${kb(INITIAL_BUDGET_GZIP)} gzip)`,
 );
+for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {
+  if (!entry.isFile() || !/\.(js|css|html|webmanifest)$/.test(entry.name)) continue;
+  const path = join(entry.parentPath, entry.name);
+  writeFileSync(`${path}.gz`, Bun.gzipSync(readFileSync(path), { level: 9 }));
+}
+
 const sw = readFileSync(join(dist, "sw.js"));
 console.log(
   `service worker sw.js: ${kb(sw.length)} raw, ${kb(Bun.gzipSync(sw).length)} gzip (not initial)`,
