@@ -1,11 +1,16 @@
 /**
  * Issue 6, terminals: a phone opens the workspace's Terminal tab and starts a shell; a desktop
  * opens the same terminal in its panes. What one types shows on both, the phone's key bar
- * sends keys the touch keyboard lacks, and the desktop splits its area into two panes.
+ * sends keys the touch keyboard lacks, and the desktop splits its area into two panes. Then
+ * the desktop's tiling alone: agents opened in panes from the list's menu and by dragging, a
+ * layout that comes back after a reload, and the keyboard shortcuts.
  */
 import type { Page } from "@playwright/test";
+import { AgentKind } from "../src/gen/switchboard/v1/common_pb.ts";
 import {
   createWorkspace,
+  startFakeAgent,
+  until,
   expect,
   JOURNEY,
   newContext,
@@ -35,9 +40,10 @@ test(
         .getByRole("navigation", { name: "Workspace" })
         .getByRole("link", { name: "Terminal" })
         .click();
-      await expect(page.getByText("No terminals yet.")).toBeVisible();
+      // A cold first load on a busy machine: the lazy chunks, the hub's first answers.
+      await expect(page.getByText("No terminals yet.")).toBeVisible({ timeout: 20_000 });
       await page.getByRole("button", { name: "New shell" }).click();
-      await expect(page).toHaveURL(/\/terminal\?agent=/);
+      await expect(page).toHaveURL(/\/terminal\?agent=/, { timeout: 20_000 });
       const screen = screenOf(page);
       await expect(page.locator(".terminal-pane .xterm")).toBeVisible({ timeout: 20_000 });
 
@@ -85,6 +91,71 @@ test(
       await saveScreen(wide, info, "terminal-desktop", { docs: true });
     } finally {
       await phone.close();
+      await desktop.close();
+    }
+  },
+);
+
+test(
+  "desktop panes: open in pane N, drag from the list, restored after a reload, shortcuts",
+  { tag: JOURNEY },
+  async ({ browser, hub, owner }, info) => {
+    const { workspace } = await createWorkspace(owner, "tiles");
+    await startFakeAgent(owner, workspace.id, "helper");
+    await owner.agents.startAgent({
+      workspaceId: workspace.id,
+      command: ["sh"],
+      kind: AgentKind.TERMINAL,
+      name: "plain-sh",
+    });
+    const desktop = await newContext(browser, "desktop");
+    try {
+      await useSession(desktop, hub, owner);
+      const page = await desktop.newPage();
+      await page.goto(`${hub.url}/w/${workspace.id}`);
+      const panes = page.getByRole("region", { name: /^Pane \d$/ });
+      await expect(panes).toHaveCount(1);
+      const list = page.getByRole("list", { name: "Agents" });
+
+      // The way without dragging: the agent's menu, "Open in a new pane".
+      await list.getByLabel("Open helper in a pane").click();
+      await list.getByRole("button", { name: "Open in a new pane" }).click();
+      await expect(panes).toHaveCount(2);
+      await expect(panes.nth(1).getByRole("heading", { name: "helper" })).toBeVisible();
+      await expect(page).toHaveURL(/\/a\/[^/]+$/);
+
+      // Dragging the terminal agent onto pane 1 shows its terminal there.
+      await list.getByRole("link", { name: /plain-sh/ }).dragTo(panes.nth(0));
+      await expect(panes.nth(0).locator(".terminal-pane .xterm")).toBeVisible({ timeout: 20_000 });
+      await expect(page).toHaveURL(/\/terminal\?agent=/);
+
+      // Saved to the hub (after a quiet second), and restored by a reload.
+      await until(
+        async () => (await owner.workspaces.getLayout({})).json.includes('"terminal"'),
+        10_000,
+        "the layout saved",
+      );
+      await page.reload();
+      await expect(panes).toHaveCount(2);
+      await expect(panes.nth(1).getByRole("heading", { name: "helper" })).toBeVisible();
+      await expect(panes.nth(0).locator(".terminal-pane .xterm")).toBeVisible({ timeout: 20_000 });
+
+      // Shortcuts: Alt+2 focuses pane 2 (the route follows), ? lists them, Alt+N new agent.
+      await page.locator("body").click({ position: { x: 5, y: 700 } });
+      await page.keyboard.press("Alt+2");
+      await expect(page).toHaveURL(/\/a\/[^/]+$/);
+      await page.getByRole("link", { name: "All workspaces" }).focus();
+      await page.keyboard.press("Shift+Slash");
+      const help = page.getByRole("dialog", { name: "Keyboard shortcuts" });
+      await expect(help).toBeVisible();
+      await expect(help.getByText("Next pane")).toBeVisible();
+      await page.keyboard.press("Escape");
+      await expect(help).toBeHidden();
+      await page.keyboard.press("Alt+N");
+      await expect(page).toHaveURL(new RegExp(`/w/${workspace.id}$`));
+      await expect(panes.nth(1).getByLabel("Agent", { exact: true })).toBeFocused();
+      await saveScreen(page, info, "panes-desktop", { docs: true });
+    } finally {
       await desktop.close();
     }
   },
