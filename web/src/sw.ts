@@ -38,7 +38,14 @@ cleanupOutdatedCaches();
 registerRoute(new NavigationRoute(createHandlerBoundToURL("/index.html"), { denylist: HUB_PATHS }));
 
 self.addEventListener("message", (event) => {
-  if ((event.data as { type?: string } | null)?.type === "SKIP_WAITING") void self.skipWaiting();
+  const m = event.data as { type?: string; tag?: string; action?: string } | null;
+  if (m?.type === "SKIP_WAITING") void self.skipWaiting();
+  // A click on a shown notification, asked by a page of this origin: what e2e/push.spec.ts
+  // does, since headless Chromium shows no notification to click. It runs the same code as a
+  // real click and grants a page nothing it lacks (the page can call the API itself).
+  if (m?.type === "NOTIFICATION_CLICK" && typeof m.tag === "string") {
+    event.waitUntil(clickShown(m.tag, m.action ?? ""));
+  }
 });
 
 self.addEventListener("push", (event) => {
@@ -62,6 +69,13 @@ self.addEventListener("notificationclick", (event) => {
   if (!data) return;
   event.waitUntil(clicked(data, event.action));
 });
+
+async function clickShown(tag: string, action: string): Promise<void> {
+  const [n] = await self.registration.getNotifications({ tag });
+  if (!n) return;
+  n.close();
+  await clicked(n.data as NotificationData, action);
+}
 
 /** An action answers the request (or opens the app when that fails); a plain click opens it. */
 async function clicked(data: NotificationData, action: string): Promise<void> {
