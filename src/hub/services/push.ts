@@ -121,8 +121,11 @@ export function pushService(deps: HubDeps): ServiceImpl<typeof PushService> {
 }
 
 /**
- * An https:// URL without credentials or fragment; plain http only to a loopback host and only
- * when the hub allows it (tests), so a user cannot point the hub at plain-http services.
+ * An https:// URL without credentials or fragment, whose host is a name or a public address;
+ * plain http only to a loopback host and only when the hub allows it (tests). So a signed-in
+ * user cannot point the hub's requests at plain-http services, or at the hub's own machine and
+ * network by address. (A name that resolves to a private address is not caught here: push
+ * services are public names, and the request carries only an encrypted payload.)
  */
 export function checkEndpoint(raw: string, loopbackHttp: boolean): string {
   const bad = (why: string) => new ConnectError(`endpoint ${why}`, Code.InvalidArgument);
@@ -135,9 +138,47 @@ export function checkEndpoint(raw: string, loopbackHttp: boolean): string {
     throw bad("is not a URL");
   }
   if (u.username || u.password || u.hash) throw bad("has credentials or a fragment");
-  if (u.protocol === "https:") return raw;
   if (u.protocol === "http:" && loopbackHttp && isLoopback(u.hostname)) return raw;
-  throw bad("must be an https:// URL");
+  if (u.protocol !== "https:") throw bad("must be an https:// URL");
+  if (isPrivateHost(u.hostname)) throw bad("must not name a local or private address");
+  return raw;
+}
+
+/**
+ * localhost, and address literals that are not public: loopback, private, link-local, CGNAT,
+ * unspecified, unique-local IPv6 and IPv4-mapped forms of those. `host` is URL.hostname (IPv6
+ * in brackets, IPv4 already normalised by the URL parser: 0x7f.1 is 127.0.0.1).
+ */
+export function isPrivateHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, "");
+  if (h === "localhost" || h.endsWith(".localhost")) return true;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
+  if (v4) return isPrivateV4(v4.slice(1).map(Number));
+  if (!h.startsWith("[")) return false;
+  const v6 = h.slice(1, -1);
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(v6);
+  if (mapped) return isPrivateV4(mapped[1]!.split(".").map(Number));
+  // The URL parser writes a mapped address in hex: ::ffff:7f00:1.
+  const mappedHex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);
+  if (mappedHex) {
+    const hi = parseInt(mappedHex[1]!, 16);
+    const lo = parseInt(mappedHex[2]!, 16);
+    return isPrivateV4([hi >> 8, hi & 255, lo >> 8, lo & 255]);
+  }
+  if (v6 === "::" || v6 === "::1") return true;
+  return /^(fc|fd|fe[89ab])/.test(v6);
+}
+
+function isPrivateV4([a, b]: number[]): boolean {
+  return (
+    a === 0 ||
+    a === 10 ||
+    a === 127 ||
+    (a === 100 && b! >= 64 && b! <= 127) ||
+    (a === 169 && b === 254) ||
+    (a === 172 && b! >= 16 && b! <= 31) ||
+    (a === 192 && b === 168)
+  );
 }
 
 function isLoopback(host: string): boolean {
