@@ -12,6 +12,8 @@
  *     hub       TestHub: a running hub whose owner OWNER is already set up through the API, its
  *               local worker given the fake agent as catalog entry "fake" ("Fake agent").
  *     owner     Api: the owner's signed-in API session on `hub` (Connect clients, cookie jar).
+ *     hubOptions (option) TestHubOptions for the fixture's hub: `test.use({ hubOptions: {...} })`
+ *               (extra catalog entries, environment).
  *
  *   Hubs:
  *     startTestHub(opts?)          a hub like the fixture's (the caller stops it); opts.setup:
@@ -307,9 +309,10 @@ export async function saveScreen(
   return file;
 }
 
-export const test = base.extend<{ hub: TestHub; owner: Api }>({
-  hub: async ({}, use) => {
-    const hub = await startTestHub();
+export const test = base.extend<{ hub: TestHub; owner: Api; hubOptions: TestHubOptions }>({
+  hubOptions: [{}, { option: true }],
+  hub: async ({ hubOptions }, use) => {
+    const hub = await startTestHub(hubOptions);
     try {
       await use(hub);
     } finally {
