@@ -31,5 +31,5 @@ test("start an agent from the app, prompt it and watch the answer stream in", as
   await expect(conversation.getByText(/s0 s1 s2 s3 s4/).first()).toBeVisible();
   await expect(conversation.getByText(/Done\./).first()).toBeVisible();
   await expect(message).toHaveValue("");
-  await saveScreen(page, info, `conversation-${info.project.name}`, { docs: true });
+  await saveScreen(page, info, `conversation-${info.project.name}`);
 });

@@ -21,7 +21,7 @@ test("a permission request is answered from the app and the agent continues", as
   const request = page.getByRole("group", { name: /Permission: Edit the file/ });
   await expect(request).toBeVisible();
   await expect(request.getByRole("button", { name: "Reject" })).toBeVisible();
-  await saveScreen(page, info, `permission-${info.project.name}`, { docs: true });
+  await saveScreen(page, info, `permission-${info.project.name}`);
   await request.getByRole("button", { name: "Allow" }).click();
 
   // Who answered, and the agent's own word that it went on.
