@@ -85,6 +85,14 @@ test(
       await divider.focus();
       await wide.keyboard.press("ArrowRight");
       await expect(divider).toHaveAttribute("aria-valuenow", "55");
+      // Dragged with the pointer: a tenth of the area to the left.
+      const box = (await divider.boundingBox())!;
+      const area = (await wide.locator(".tiling").boundingBox())!;
+      await wide.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await wide.mouse.down();
+      await wide.mouse.move(box.x + box.width / 2 - area.width / 10, box.y + 10, { steps: 5 });
+      await wide.mouse.up();
+      await expect(divider).toHaveAttribute("aria-valuenow", "45");
       await expect(wide.locator(".terminal-pane .xterm-rows")).toHaveCount(2);
 
       await saveScreen(page, info, "terminal-phone", { docs: true });
