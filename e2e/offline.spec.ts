@@ -34,10 +34,11 @@ test("offline: a reload shows the conversation, and a prompt typed offline is se
   await signIn(page, hub);
   await page.goto(agentUrl);
   await expect(conversation.getByText("kept on this device").first()).toBeVisible();
-  // The worker takes control of the pages loaded after it is active.
-  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  // The worker takes control of the pages loaded after it is active. (Strings run in the page:
+  // the root tsconfig has no DOM types.)
+  await page.evaluate("navigator.serviceWorker.ready.then(() => true)");
   await page.reload();
-  await expect.poll(() => page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+  await expect.poll(() => page.evaluate("!!navigator.serviceWorker.controller")).toBe(true);
   await expect(conversation.getByText("kept on this device").first()).toBeVisible();
 
   await context.setOffline(true);
@@ -68,7 +69,7 @@ test("offline: a reload shows the conversation, and a prompt typed offline is se
   );
   await expect(conversation.getByText("sent exactly once").first()).toBeVisible();
   // A reconnect (another wake-up of the page) sends nothing again.
-  await page.evaluate(() => window.dispatchEvent(new Event("online")));
+  await page.evaluate('window.dispatchEvent(new Event("online"))');
   await live.settled();
   expect(promptsWith(live.events(agent.streamId), "sent exactly once")).toHaveLength(1);
   live.close();

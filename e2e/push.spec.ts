@@ -48,7 +48,7 @@ test("a permission push shows Approve and Deny, and Deny answers it from the wor
     () => live.events(agent.streamId).find((e) => e.kind === EventKind.PERMISSION_REQUEST),
     20_000,
     "the permission request",
-  );
+  ).then((e) => e!);
   const j = JSON.parse(asked.json) as {
     requestId: string;
     request: { options: { optionId: string; name: string; kind: string }[] };
@@ -76,7 +76,11 @@ test("a permission push shows Approve and Deny, and Deny answers it from the wor
     data: JSON.stringify(payload),
   });
 
-  const shown = await until(async () => (await notifications(page))[0], 10_000, "a notification");
+  const shown = (await until(
+    async () => (await notifications(page))[0],
+    10_000,
+    "a notification",
+  ))!;
   expect(shown.title).toBe("pusher asks permission");
   expect(shown.tag).toBe(payload.tag);
   expect(shown.actions).toEqual(["approve", "deny"]);
@@ -84,18 +88,16 @@ test("a permission push shows Approve and Deny, and Deny answers it from the wor
   expect(shown.data).toMatchObject({ requestId: j.requestId, deny: reject.optionId });
   expect(shown.data.url).toBe(`/w/${workspace.id}/a/${agent.id}`);
 
+  // (Strings run in the page: the root tsconfig has no DOM types.)
+  const click = { type: "NOTIFICATION_CLICK", tag: payload.tag, action: "deny" };
   await page.evaluate(
-    (tag) =>
-      navigator.serviceWorker.ready.then((r) =>
-        r.active!.postMessage({ type: "NOTIFICATION_CLICK", tag, action: "deny" }),
-      ),
-    payload.tag,
+    `navigator.serviceWorker.ready.then((r) => r.active.postMessage(${JSON.stringify(click)}))`,
   );
   const resolved = await until(
     () => live.events(agent.streamId).find((e) => e.kind === EventKind.PERMISSION_RESOLVED),
     20_000,
     "the request answered",
-  );
+  ).then((e) => e!);
   expect(JSON.parse(resolved.json)).toMatchObject({ outcome: { optionId: reject.optionId } });
   expect(resolved.actor).toBe("ada");
   await until(
@@ -112,28 +114,24 @@ test("a permission push shows Approve and Deny, and Deny answers it from the wor
 
 /** A DevTools session with its ServiceWorker domain on, and the worker's registration id. */
 async function swRegistration(page: import("@playwright/test").Page, origin: string) {
-  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  await page.evaluate("navigator.serviceWorker.ready.then(() => true)");
   const cdp = await page.context().newCDPSession(page);
   const ids: string[] = [];
   cdp.on("ServiceWorker.workerRegistrationUpdated", (e) => {
     for (const r of e.registrations) if (r.scopeURL === `${origin}/`) ids.push(r.registrationId);
   });
   await cdp.send("ServiceWorker.enable");
-  const registrationId = await until(() => ids[0], 10_000, "the service worker's registration");
+  const registrationId = (await until(() => ids[0], 10_000, "the service worker's registration"))!;
   return { cdp, registrationId };
 }
 
 async function notifications(page: import("@playwright/test").Page): Promise<Shown[]> {
-  return await page.evaluate(async () => {
-    const r = await navigator.serviceWorker.ready;
-    const shown = await r.getNotifications();
-    return shown.map((n) => ({
+  return (await page.evaluate(`navigator.serviceWorker.ready
+    .then((r) => r.getNotifications())
+    .then((shown) => shown.map((n) => ({
       title: n.title,
       tag: n.tag,
-      actions: ((n as unknown as { actions?: { action: string }[] }).actions ?? []).map(
-        (a) => a.action,
-      ),
-      data: n.data as Shown["data"],
-    }));
-  });
+      actions: (n.actions ?? []).map((a) => a.action),
+      data: n.data,
+    })))`)) as Shown[];
 }
