@@ -178,6 +178,18 @@ test("a refusal drops the entry with a visible error, and the rest still go", as
   expect(s.outbox.failures).toEqual([]);
 });
 
+test("a second answer to a request while offline replaces the first: the last choice is sent", async () => {
+  const s = setup();
+  s.net.down = true;
+  await s.agents.answerPermission("a1", "r1", "allow", "k1");
+  await s.agents.prompt("a1", "between", "k2");
+  await s.agents.answerPermission("a1", "r1", "reject", "k3");
+  expect(s.outbox.waitingFor("a1").map((e) => e.key)).toEqual(["k2", "k3"]);
+  s.net.down = false;
+  await reconnect(s);
+  expect(s.applied.map((c) => c.what)).toEqual(["between", "reject"]);
+});
+
 test("a refusal while online is thrown, not queued", async () => {
   const s = setup({ refuse: () => new ConnectError("no such agent", Code.NotFound) });
   const err = await s.agents.prompt("a1", "hi").catch((e: unknown) => e);

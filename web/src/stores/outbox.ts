@@ -129,7 +129,17 @@ export const useOutboxStore = defineStore("outbox", () => {
         if (!isNetworkError(err)) throw err;
       }
     }
-    entries.value = [...entries.value, { ...item, createdAt: Date.now(), state: "waiting" }];
+    // A second answer to the same request replaces one not yet sent: the last choice counts.
+    const replaced = (e: OutboxEntry) =>
+      item.kind === "answer" &&
+      e.kind === "answer" &&
+      e.state === "waiting" &&
+      e.agentId === item.agentId &&
+      e.payload.requestId === item.payload.requestId;
+    entries.value = [
+      ...entries.value.filter((e) => !replaced(e)),
+      { ...item, createdAt: Date.now(), state: "waiting" },
+    ];
     await persist();
     void flush();
     return "queued";
