@@ -6,6 +6,7 @@ import { useLayoutStore } from "./store.ts";
 
 function hub(initial: string) {
   const saved: string[] = [];
+  const state = { json: initial };
   let release: () => void = () => {};
   const gate = new Promise<void>((r) => (release = r));
   const t = testApp({
@@ -13,15 +14,16 @@ function hub(initial: string) {
       r.service(WorkspaceService, {
         getLayout: async () => {
           await gate;
-          return { json: initial, updatedAtMs: 1 };
+          return { json: state.json, updatedAtMs: 1 };
         },
         saveLayout: (req) => {
           saved.push(req.json);
+          state.json = req.json;
           return { updatedAtMs: 2 };
         },
       }),
   });
-  return { t, saved, release };
+  return { t, saved, release, state };
 }
 
 test("the stored layout is restored, and changes are saved beside the other workspaces'", async () => {
@@ -71,4 +73,16 @@ test("a layout the hub cannot give (invalid JSON) starts afresh", async () => {
   release();
   await store.load();
   expect(store.restored("w1")).toBeNull();
+});
+
+test("a save keeps what another desktop saved meanwhile for other workspaces", async () => {
+  const { t, saved, release, state } = hub("");
+  const store = t.run(() => useLayoutStore());
+  release();
+  await store.load();
+  // Another desktop saves its layout of w2 after this page read the (empty) layouts.
+  state.json = JSON.stringify(withLayout(emptyStored(), "w2", single({ kind: "start" })));
+  store.set("w1", single({ kind: "agent", agentId: "a" }));
+  await store.flush();
+  expect(parseStored(saved[0]!).workspaces.map((w) => w.id)).toEqual(["w2", "w1"]);
 });

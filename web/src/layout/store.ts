@@ -1,7 +1,8 @@
 /**
  * The desktop's pane layout per workspace, kept on the hub for the user (GetLayout and
  * SaveLayout of WorkspaceService) so it comes back on the next load, on any desktop. Read
- * once; each change is saved after SAVE_DELAY_MS of quiet (a divider drag is many changes).
+ * once; each change is saved after SAVE_DELAY_MS of quiet (a divider drag is many changes),
+ * over a fresh read, so what other desktops saved for other workspaces is kept.
  */
 import { defineStore } from "pinia";
 import { ref, shallowReactive } from "vue";
@@ -76,8 +77,15 @@ export const useLayoutStore = defineStore("layout", () => {
       return flush();
     }
     if (dirty.size === 0) return;
-    for (const id of dirty) if (layouts[id]) stored = withLayout(stored, id, layouts[id]);
+    const changed = [...dirty];
     dirty.clear();
+    try {
+      // Read again: another desktop may have saved its workspaces since, keep theirs.
+      stored = parseStored((await api.workspaces.getLayout({})).json);
+    } catch {
+      // Unreadable now: what this page read before stands in for it.
+    }
+    for (const id of changed) if (layouts[id]) stored = withLayout(stored, id, layouts[id]);
     try {
       await api.workspaces.saveLayout({ json: JSON.stringify(stored) });
       saveError.value = null;
