@@ -49,8 +49,8 @@ export interface LiveData {
   kind: "live";
   caller: Caller;
   subs: Map<string, { live: boolean; generation: number }>;
-  /** The stream this socket's page shows while visible (its last Viewing frame), else unset. */
-  viewing?: string;
+  /** The streams this socket's page shows while visible (its last Viewing frame), else unset. */
+  viewing?: ReadonlySet<string>;
 }
 
 export type LiveSocket = ServerWebSocket<LiveData>;
@@ -65,6 +65,9 @@ export function encodeServerFrame(
 ): Uint8Array {
   return toBinary(ServerFrameSchema, create(ServerFrameSchema, { frame }));
 }
+
+/** Panes a page may show at once, for Viewing (the desktop tiles up to four). */
+const MAX_VIEWED_STREAMS = 8;
 
 export class LiveHub {
   private server: { publish(topic: string, data: Uint8Array, compress?: boolean): number } | null =
@@ -136,7 +139,7 @@ export class LiveHub {
         return this.steer(ws, frame.value.streamId, { case: "terminalResize", value: frame.value });
       case "viewing":
         // Only ever spares this device a notification, so no rights check is needed.
-        ws.data.viewing = frame.value.visible ? frame.value.streamId.slice(0, 100) : "";
+        ws.data.viewing = frame.value.visible ? viewedStreams(frame.value) : undefined;
         return;
       default:
         return void ws.close(1007, "unknown frame");
@@ -185,7 +188,7 @@ export class LiveHub {
   isViewing(deviceId: string, streamId: string): boolean {
     if (streamId === "") return false;
     for (const ws of this.sockets) {
-      if (ws.data.caller.deviceId === deviceId && ws.data.viewing === streamId) return true;
+      if (ws.data.caller.deviceId === deviceId && ws.data.viewing?.has(streamId)) return true;
     }
     return false;
   }
@@ -299,4 +302,14 @@ export class LiveHub {
       list.push(resolve);
     });
   }
+}
+
+/** The streams a Viewing frame names, bounded: a few panes' worth of ids of sane length. */
+function viewedStreams(v: { streamId: string; streamIds: string[] }): ReadonlySet<string> {
+  const ids = new Set<string>();
+  for (const id of [v.streamId, ...v.streamIds]) {
+    if (ids.size >= MAX_VIEWED_STREAMS) break;
+    if (id !== "" && id.length <= 100) ids.add(id);
+  }
+  return ids;
 }

@@ -184,11 +184,11 @@ test("a permission request is pushed to the owner's other device, an operator an
     olga: await subscribe(olga, push.origin, "/olga"),
     vic: await subscribe(vic, push.origin, "/vic"),
   };
-  // The desk shows this agent, visibly.
+  // The desk shows this agent, visibly, in its second pane.
   const deskLive = await liveSocket(hub.url, desk.jar);
   cleanups.push(() => deskLive.close());
   deskLive.subscribe(agent.streamId, 0);
-  deskLive.viewing(agent.streamId, true);
+  deskLive.viewing("another-stream", true, [agent.streamId]);
   await deskLive.settled();
 
   await desk

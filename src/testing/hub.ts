@@ -176,8 +176,9 @@ export async function liveSocket(url: string, jar: CookieJar, opts: { origin?: s
     subscribe: (streamId: string, afterSeq = 0) =>
       send({ frame: { case: "subscribe", value: { streamId, afterSeq } } }),
     /** Says which stream the page shows and whether it is visible (none: ""). */
-    viewing: (streamId: string, visible: boolean) =>
-      send({ frame: { case: "viewing", value: { streamId, visible } } }),
+    /** The streams shown: `streamId` and `more` (other panes). */
+    viewing: (streamId: string, visible: boolean, more: string[] = []) =>
+      send({ frame: { case: "viewing", value: { streamId, visible, streamIds: more } } }),
     /**
      * Resolves when the hub has handled every frame sent before (frames of one socket are
      * handled in order, and a ping is answered at once).

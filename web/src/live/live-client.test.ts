@@ -303,33 +303,37 @@ test("stop closes the socket, cancels retries and stops listening to the page", 
   expect(t.sockets).toHaveLength(2);
 });
 
-test("the page's viewed stream is told on change, on visibility and after a reconnect", () => {
+test("the streams the page shows are told on change, on visibility and after a reconnect", () => {
   const t = setup();
   t.live.start();
   t.socket().open();
-  t.live.setViewing("s1");
-  t.doc.show("hidden");
-  expect(
+  const shown = () =>
     t
       .socket()
       .frames("viewing")
-      .map((v) => [v.streamId, v.visible]),
-  ).toEqual([
-    ["s1", true],
-    ["s1", false],
+      .map((v) => [[v.streamId, ...v.streamIds].filter(Boolean), v.visible]);
+  const leaveS1 = t.live.view("s1");
+  t.doc.show("hidden");
+  expect(shown()).toEqual([
+    [["s1"], true],
+    [["s1"], false],
   ]);
   t.doc.show("visible");
   t.socket().drop();
   t.clock.advance(BACKOFF_MAX_MS);
   t.socket().open();
-  expect(
-    t
-      .socket()
-      .frames("viewing")
-      .map((v) => [v.streamId, v.visible]),
-  ).toEqual([["s1", true]]);
-  t.live.setViewing("");
-  expect(t.socket().frames("viewing").at(-1)?.streamId).toBe("");
+  expect(shown()).toEqual([[["s1"], true]]);
+  // Two panes: s1 twice and s2. Closing one s1 pane keeps s1 shown.
+  const leaveS1Again = t.live.view("s1");
+  const leaveS2 = t.live.view("s2");
+  expect(shown().at(-1)).toEqual([["s1", "s2"], true]);
+  leaveS1Again();
+  leaveS1Again(); // a second call changes nothing
+  expect(shown().at(-1)).toEqual([["s1", "s2"], true]);
+  leaveS1();
+  expect(shown().at(-1)).toEqual([["s2"], true]);
+  leaveS2();
+  expect(shown().at(-1)).toEqual([[], true]);
 });
 
 test("terminal input and resizes go out only on an open socket", () => {

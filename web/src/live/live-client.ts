@@ -127,8 +127,8 @@ export class LiveClient {
   private pingTimer: unknown = null;
   private pongTimer: unknown = null;
   private nonce = 0;
-  /** The stream the page shows (see setViewing), "" for none. */
-  private viewing = "";
+  /** The streams the page shows (see view), with how many panes show each. */
+  private readonly viewing = new Map<string, number>();
   private readonly subs = new Map<string, Sub>();
   private readonly stateListeners = new Set<(s: LiveState) => void>();
   private readonly changedListeners = new Set<(c: Changed) => void>();
@@ -198,12 +198,23 @@ export class LiveClient {
   }
 
   /**
-   * The stream this page shows ("" for none). The hub spares this device push notifications
-   * for it while the page is visible; sent again on every (re)connect and visibility change.
+   * A pane shows this stream until the returned function is called. The hub spares this device
+   * push notifications for every stream shown while the page is visible; the set is sent on
+   * each change, (re)connect and visibility change. Several panes may show one stream.
    */
-  setViewing(streamId: string): void {
-    this.viewing = streamId;
+  view(streamId: string): () => void {
+    if (streamId === "") return () => {};
+    this.viewing.set(streamId, (this.viewing.get(streamId) ?? 0) + 1);
     this.sendViewing();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.viewing.get(streamId) ?? 1) - 1;
+      if (n > 0) this.viewing.set(streamId, n);
+      else this.viewing.delete(streamId);
+      this.sendViewing();
+    };
   }
 
   /** Keystrokes for a terminal stream; false when the socket is not open. */
@@ -259,7 +270,8 @@ export class LiveClient {
 
   private sendViewing(): void {
     const visible = (this.opts.document?.visibilityState ?? "visible") === "visible";
-    this.send({ case: "viewing", value: { streamId: this.viewing, visible } });
+    const [first = "", ...rest] = this.viewing.keys();
+    this.send({ case: "viewing", value: { streamId: first, streamIds: rest, visible } });
   }
 
   private connect(): void {
@@ -282,7 +294,7 @@ export class LiveClient {
       this.attempt = 0;
       this.setState("open");
       for (const sub of this.subs.values()) this.sendSubscribe(sub);
-      if (this.viewing) this.sendViewing();
+      if (this.viewing.size > 0) this.sendViewing();
       this.schedulePing();
     };
     socket.onmessage = (m) => {
