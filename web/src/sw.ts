@@ -9,7 +9,6 @@
  * - Web Push: the hub's payload (src/hub/push.ts) is shown as a notification; Approve / Deny on
  *   a permission request answer it from here, without opening the app.
  */
-/// <reference lib="webworker" />
 import {
   cleanupOutdatedCaches,
   createHandlerBoundToURL,
@@ -22,10 +21,10 @@ import {
   parsePayload,
   type NotificationData,
 } from "./pwa/notify.ts";
+import type { WorkerScope } from "./pwa/worker-scope.ts";
 
-declare const self: ServiceWorkerGlobalScope & {
-  __WB_MANIFEST: (string | { url: string; revision: string | null })[];
-};
+// The worker's global scope (typed in worker-scope.ts, not with the WebWorker library).
+const sw = globalThis as unknown as WorkerScope;
 
 /** The hub's own paths: the API, the live socket, the editors' link. */
 const HUB_PATHS = [/^\/api\//, /^\/live/, /^\/link/];
@@ -33,13 +32,14 @@ const HUB_PATHS = [/^\/api\//, /^\/live/, /^\/link/];
 const ICON = "/icons/icon-192.png";
 const BADGE = "/icons/icon-192.png";
 
-precacheAndRoute(self.__WB_MANIFEST);
+// The plugin writes the file list in place of `self.__WB_MANIFEST`, spelt just so.
+precacheAndRoute((self as unknown as WorkerScope).__WB_MANIFEST);
 cleanupOutdatedCaches();
 registerRoute(new NavigationRoute(createHandlerBoundToURL("/index.html"), { denylist: HUB_PATHS }));
 
-self.addEventListener("message", (event) => {
+sw.addEventListener("message", (event) => {
   const m = event.data as { type?: string; tag?: string; action?: string } | null;
-  if (m?.type === "SKIP_WAITING") void self.skipWaiting();
+  if (m?.type === "SKIP_WAITING") void sw.skipWaiting();
   // A click on a shown notification, asked by a page of this origin: what e2e/push.spec.ts
   // does, since headless Chromium shows no notification to click. It runs the same code as a
   // real click and grants a page nothing it lacks (the page can call the API itself).
@@ -48,7 +48,7 @@ self.addEventListener("message", (event) => {
   }
 });
 
-self.addEventListener("push", (event) => {
+sw.addEventListener("push", (event) => {
   let raw: unknown = null;
   try {
     raw = event.data?.json();
@@ -59,10 +59,10 @@ self.addEventListener("push", (event) => {
   const shown = payload
     ? notificationFor(payload, ICON, BADGE)
     : { title: "Switchboard", options: { body: "Something happened", icon: ICON } };
-  event.waitUntil(self.registration.showNotification(shown.title, shown.options));
+  event.waitUntil(sw.registration.showNotification(shown.title, shown.options));
 });
 
-self.addEventListener("notificationclick", (event) => {
+sw.addEventListener("notificationclick", (event) => {
   const n = event.notification;
   const data = n.data as NotificationData | undefined;
   n.close();
@@ -71,7 +71,7 @@ self.addEventListener("notificationclick", (event) => {
 });
 
 async function clickShown(tag: string, action: string): Promise<void> {
-  const [n] = await self.registration.getNotifications({ tag });
+  const [n] = await sw.registration.getNotifications({ tag });
   if (!n) return;
   n.close();
   await clicked(n.data as NotificationData, action);
@@ -93,13 +93,13 @@ async function clicked(data: NotificationData, action: string): Promise<void> {
 
 /** Focuses a window of the app and shows the agent there, or opens one. */
 async function openAgent(url: string): Promise<void> {
-  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-  const win = windows.find((w) => new URL(w.url).origin === self.location.origin);
+  const windows = await sw.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const win = windows.find((w) => new URL(w.url).origin === sw.location.origin);
   if (win) {
     await win.focus();
     // The page's router moves there (register.ts): no reload, the app's state stays.
     win.postMessage({ type: "navigate", url });
     return;
   }
-  await self.clients.openWindow(url);
+  await sw.clients.openWindow(url);
 }
