@@ -226,3 +226,33 @@ test("a new event redraws only the item it changed", async () => {
   expect(after[0]).toBe(before[0]!);
   expect(after[1]).not.toBe(before[1]!);
 });
+
+test("a tool's long text output is folded; short text and inline images are shown", () => {
+  const long = Array.from({ length: 40 }, (_, i) => `line ${i}`).join("\n");
+  const w = mount(EventList, {
+    props: {
+      events: [
+        update({
+          sessionUpdate: "tool_call",
+          toolCallId: "t",
+          title: "Read log",
+          kind: "read",
+          content: [
+            { type: "content", content: { type: "text", text: "short note" } },
+            { type: "content", content: { type: "text", text: long } },
+            {
+              type: "content",
+              content: { type: "image", mimeType: "image/png", data: "iVBORw0KGgo=" },
+            },
+          ],
+        }),
+      ],
+      canAnswer: false,
+    },
+  });
+  const fold = w.find(".tool-content details");
+  expect(fold.attributes("open")).toBeUndefined();
+  expect(fold.find("summary").text()).toBe("Output (40 lines)");
+  expect(w.find(".tool-content").text()).toContain("short note");
+  expect(w.find(".tool-content img").attributes("src")).toBe("data:image/png;base64,iVBORw0KGgo=");
+});
