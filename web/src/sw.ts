@@ -14,6 +14,7 @@ import {
   createHandlerBoundToURL,
   precacheAndRoute,
 } from "workbox-precaching";
+import { clientsClaim } from "workbox-core";
 import { NavigationRoute, registerRoute } from "workbox-routing";
 import {
   answerRequest,
@@ -35,6 +36,9 @@ const BADGE = "/icons/icon-192.png";
 // The plugin writes the file list in place of `self.__WB_MANIFEST`, spelt just so.
 precacheAndRoute((self as unknown as WorkerScope).__WB_MANIFEST);
 cleanupOutdatedCaches();
+// Once active, the worker serves the pages already open too: a first visit is offline-capable
+// without a reload. (An update only becomes active when the user chose "Reload".)
+clientsClaim();
 registerRoute(new NavigationRoute(createHandlerBoundToURL("/index.html"), { denylist: HUB_PATHS }));
 
 sw.addEventListener("message", (event) => {
