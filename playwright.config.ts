@@ -21,6 +21,8 @@ export default defineConfig({
   workers: 1,
   fullyParallel: false,
   retries: 0,
+  // A stray test.only would quietly leave the other tests out.
+  forbidOnly: true,
   timeout: 60_000,
   expect: { timeout: 10_000 },
   reporter: [["list"], ["junit", { outputFile: JUNIT_REPORT }]],

@@ -61,8 +61,8 @@ import {
   type Page,
   type TestInfo,
 } from "@playwright/test";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { AgentService } from "../src/gen/switchboard/v1/agent_pb.ts";
 import { AuthService } from "../src/gen/switchboard/v1/auth_pb.ts";
 import { AgentStatus, EventKind, type Event } from "../src/gen/switchboard/v1/common_pb.ts";
@@ -220,12 +220,21 @@ export function newContext(b: Browser, profile: Profile): Promise<BrowserContext
 export const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 /** A context in a browser of its own, with a profile folder: not incognito. */
-export function persistentContext(profile: Profile): Promise<BrowserContext> {
+export async function persistentContext(profile: Profile): Promise<BrowserContext> {
   const { defaultBrowserType: _, ...device } = PROFILES[profile];
-  return chromium.launchPersistentContext(tempDir("chromium-profile"), {
+  const dir = tempDir("chromium-profile");
+  const context = await chromium.launchPersistentContext(dir, {
     ...device,
     executablePath: CHROMIUM,
   });
+  // A profile folder holds tens of megabytes: removed once close() has ended the browser (the
+  // "close" event comes before the browser's last writes).
+  const close = context.close.bind(context);
+  context.close = async (options) => {
+    await close(options);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return context;
 }
 
 /** The hub's own worker, once it is online. */
@@ -317,6 +326,12 @@ export const test = base.extend<{ hub: TestHub; owner: Api; hubOptions: TestHubO
       await use(hub);
     } finally {
       await hub.stop();
+      // Its temporary folders (a data folder the test named is left alone).
+      const made = [hub.socketDir, dirname(hub.catalogPath)];
+      if (!hubOptions.dataDir) made.push(hub.dataDir);
+      for (const dir of made) {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
   },
   owner: async ({ hub }, use) => {
