@@ -14,6 +14,43 @@ import {
   test,
   useSession,
 } from "./fixtures.ts";
+import type { Locator } from "@playwright/test";
+import { generate } from "lean-qr";
+
+/** A QR code's dark modules, row by row, as "1"/"0" strings. */
+function modulesOf(text: string): string[] {
+  const code = generate(text);
+  return Array.from({ length: code.size }, (_, y) =>
+    Array.from({ length: code.size }, (_, x) => (code.get(x, y) ? "1" : "0")).join(""),
+  );
+}
+
+/** The same, read off the page's SVG: is the centre of each module inside the dark path? */
+function drawnModules(qr: Locator): Promise<string[]> {
+  return qr.evaluate((node) => {
+    // (The root tsconfig has no DOM types: the few SVG members used are typed here.)
+    const svg = node as unknown as {
+      viewBox: { baseVal: { width: number } };
+      createSVGPoint(): { x: number; y: number };
+      querySelector(s: string): { isPointInFill(p: { x: number; y: number }): boolean };
+    };
+    const quiet = 4;
+    const size = svg.viewBox.baseVal.width - 2 * quiet;
+    const path = svg.querySelector("path");
+    const at = svg.createSVGPoint();
+    const rows: string[] = [];
+    for (let y = 0; y < size; y++) {
+      let row = "";
+      for (let x = 0; x < size; x++) {
+        at.x = x + 0.5;
+        at.y = y + 0.5;
+        row += path.isPointInFill(at) ? "1" : "0";
+      }
+      rows.push(row);
+    }
+    return rows;
+  });
+}
 
 interface SwNavigator {
   serviceWorker: { ready: Promise<unknown>; controller: { scriptURL: string } | null };
@@ -33,9 +70,12 @@ test(
       await settings.goto(`${hub.url}/settings`);
       const pairing = settings.getByRole("region", { name: "Pair a phone" });
       await pairing.getByRole("button", { name: "Show a pairing code" }).click();
-      await expect(pairing.getByRole("img", { name: /Pairing code/ })).toBeVisible();
+      const qr = pairing.getByRole("img", { name: /Pairing code/ });
+      await expect(qr).toBeVisible();
       const link = (await pairing.getByRole("code").textContent())!.trim();
       expect(link).toMatch(new RegExp(`^${hub.url}/pair#[A-Za-z0-9_-]+$`));
+      // What a camera would read: the drawn modules are those of a QR code of that link.
+      expect(await drawnModules(qr)).toEqual(modulesOf(link));
       await saveScreen(settings, info, "pairing-code-desktop");
 
       const page = phone.pages()[0] ?? (await phone.newPage());
