@@ -3,7 +3,9 @@
  * remote image survives, whether it came as raw HTML, a markdown link or an image.
  */
 import { expect, test } from "bun:test";
+import { mount } from "@vue/test-utils";
 import { useDom } from "../testing/dom.ts";
+import Markdown from "./Markdown.vue";
 import { isSafeImageSource, renderMarkdown } from "./markdown.ts";
 
 useDom();
@@ -145,4 +147,16 @@ test("only this origin's paths and inline images count as safe image sources", (
   expect(isSafeImageSource("data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=")).toBe(false);
   expect(isSafeImageSource("data:text/html;base64,PHNjcmlwdD4=")).toBe(false);
   expect(isSafeImageSource("x.png")).toBe(false);
+});
+
+test("a streaming message shows its latest text, rendered a few times a second", async () => {
+  const w = mount(Markdown, { props: { text: "one" } });
+  expect(w.text()).toBe("one");
+  await w.setProps({ text: "one **two**" });
+  await w.setProps({ text: "one **two** three" });
+  await new Promise((r) => setTimeout(r, 120));
+  await w.vm.$nextTick();
+  expect(w.find("strong").text()).toBe("two");
+  expect(w.text()).toBe("one two three");
+  w.unmount();
 });

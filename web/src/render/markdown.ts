@@ -47,8 +47,10 @@ const ALLOWED_ATTR = ["href", "title", "alt", "src", "class", "start"];
 const LINK_OUT = /^(https?:|mailto:)/i;
 const DATA_IMAGE = /^data:image\/(png|jpe?g|gif|webp|avif);base64,[a-z0-9+/=\s]*$/i;
 const SAFE_CLASS = /^(hljs[\w-]*|language-[\w+#.-]+|md-[\w-]+)$/;
-/** Rendered messages kept for re-use (a re-mounted list, the same text twice). */
+/** Rendered messages kept for re-use (a re-mounted list, the same text twice)… */
 const CACHE_SIZE = 300;
+/** …within this many characters of text and HTML: a streamed message leaves every prefix. */
+const CACHE_CHARS = 2_000_000;
 
 const md = new MarkdownIt({ html: false, linkify: true, breaks: false });
 // An agent's headings are emphasis inside one message, not sections of the page.
@@ -176,6 +178,7 @@ function enforce(parent: Element): void {
 }
 
 const cache = new Map<string, string>();
+let cached = 0;
 
 /**
  * Markdown as sanitised HTML. Fenced code is highlighted when a highlighter is given (it is
@@ -208,6 +211,12 @@ export function renderMarkdown(text: string, highlighter: Highlighter | null = n
   enforce(body);
   const html = body.innerHTML;
   cache.set(key, html);
-  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cached += key.length + html.length;
+  // The least recently used go first (a Map iterates in insertion order).
+  for (const [k, v] of cache) {
+    if (cache.size <= CACHE_SIZE && cached <= CACHE_CHARS) break;
+    cache.delete(k);
+    cached -= k.length + v.length;
+  }
   return html;
 }
