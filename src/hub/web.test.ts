@@ -47,3 +47,21 @@ test("app routes get index.html (gzipped when taken); files without a copy go as
   expect(icon.headers.get("content-encoding")).toBeNull();
   expect(await icon.text()).toBe("png");
 });
+
+test("pages and files carry a policy allowing only the hub's own scripts, no remote images, no framing", async () => {
+  const { app } = built();
+  for (const path of ["/", "/w/1/a/2", "/assets/a.js"]) {
+    const csp = (await app.request(path)).headers.get("content-security-policy") ?? "";
+    const directives = new Map(
+      csp.split(";").map((d) => {
+        const [name, ...values] = d.trim().split(/\s+/);
+        return [name!, values];
+      }),
+    );
+    expect(directives.get("script-src")).toEqual(["'self'"]);
+    expect(directives.get("img-src")).toEqual(["'self'", "data:", "blob:"]);
+    expect(directives.get("connect-src")).toEqual(["'self'"]);
+    expect(directives.get("frame-ancestors")).toEqual(["'none'"]);
+    expect(directives.get("object-src")).toEqual(["'none'"]);
+  }
+});

@@ -11,8 +11,34 @@ import type { Hono } from "hono";
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Switchboard</title>
 <p>The hub is running, but the web app is not built. Run <code>npm run build</code> and reload.</p>`;
 
+/**
+ * What the app's pages may load: its own scripts only (no inline or injected script, so a
+ * rendering slip cannot become script), images from itself or data:/blob: (no remote images:
+ * they would tell a third party who reads what), sockets and requests to the hub only, and no
+ * framing. Inline styles stay allowed: Vue style bindings and xterm's screen use them.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self'",
+  "manifest-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
 export function serveWeb(app: Hono, webDir: string | null): void {
   const index = webDir ? join(webDir, "index.html") : null;
+  app.use("*", async (c, next) => {
+    await next();
+    if (!c.req.path.startsWith("/api/"))
+      c.header("Content-Security-Policy", CONTENT_SECURITY_POLICY);
+  });
   app.get("*", (c) => {
     if (!webDir || !index || !existsSync(index)) return c.html(NOT_BUILT);
     const rel = normalize(decodeURIComponent(new URL(c.req.url).pathname)).replace(
