@@ -1,11 +1,12 @@
 /**
  * Journey 10: the real Claude Code ACP adapter (catalog entry "claude"), started by the hub's
  * own worker and kept offline (a closed loopback port for its API, a scratch HOME, no
- * telemetry or updates: as src/worker/claude.test.ts). It appears as an agent with its modes
- * and slash commands, and a prompt (which cannot reach the API) is cancelled from the phone.
+ * telemetry or updates: src/testing/claude-env.ts, as in the worker's tests). It appears as an
+ * agent with its modes and slash commands, and a prompt (which cannot reach the API) is
+ * cancelled from the phone.
  */
-import { join } from "node:path";
 import { AgentStatus, EventKind } from "../src/gen/switchboard/v1/common_pb.ts";
+import { offlineClaudeEnv } from "../src/testing/claude-env.ts";
 import { tempDir } from "../src/testing/harness.ts";
 import { liveSocket } from "../src/testing/hub.ts";
 import {
@@ -20,31 +21,13 @@ import {
   until,
 } from "./fixtures.ts";
 
-/** A loopback port nothing listens on: the adapter's API calls fail at once, nothing leaves. */
-function closedPort(): number {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
-}
-
 const home = tempDir("claude-home");
 test.use({
   hubOptions: {
     env: {
       // The machine runs as root: a declared sandbox lets Claude Code start there.
       IS_SANDBOX: "yes",
-      HOME: home,
-      CLAUDE_CONFIG_DIR: join(home, ".claude"),
-      ANTHROPIC_BASE_URL: `http://127.0.0.1:${closedPort()}`,
-      ANTHROPIC_API_KEY: "sk-ant-offline-test",
-      ANTHROPIC_AUTH_TOKEN: "",
-      CLAUDE_CODE_USE_BEDROCK: "",
-      CLAUDE_CODE_USE_VERTEX: "",
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-      DISABLE_AUTOUPDATER: "1",
-      DISABLE_TELEMETRY: "1",
-      DISABLE_ERROR_REPORTING: "1",
+      ...offlineClaudeEnv(home),
     },
   },
 });

@@ -9,6 +9,7 @@ import { afterEach, expect, test } from "bun:test";
 import { chmodSync, existsSync, realpathSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { AgentKind, EventKind } from "../gen/switchboard/v1/common_pb.ts";
+import { offlineClaudeEnv } from "../testing/claude-env.ts";
 import { Cleanups, waitFor } from "../testing/procs.ts";
 import { AcpAgent } from "./acp-agent.ts";
 import { defaultCatalog, findClaudeAdapter, ROOT_NOTICE, ROOT_SANDBOX_NOTICE } from "./claude.ts";
@@ -91,31 +92,6 @@ interface Ev {
   json: Record<string, unknown>;
 }
 
-/** A loopback port that nothing listens on: the API calls fail at once, nothing leaves. */
-function closedPort(): number {
-  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = server.port;
-  server.stop(true);
-  return port;
-}
-
-/** What keeps Claude Code offline and away from any user's configuration. */
-function offlineEnv(home: string): Record<string, string> {
-  return {
-    HOME: home,
-    CLAUDE_CONFIG_DIR: join(home, ".claude"),
-    ANTHROPIC_BASE_URL: `http://127.0.0.1:${closedPort()}`,
-    ANTHROPIC_API_KEY: "sk-ant-offline-test",
-    ANTHROPIC_AUTH_TOKEN: "",
-    CLAUDE_CODE_USE_BEDROCK: "",
-    CLAUDE_CODE_USE_VERTEX: "",
-    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-    DISABLE_AUTOUPDATER: "1",
-    DISABLE_TELEMETRY: "1",
-    DISABLE_ERROR_REPORTING: "1",
-  };
-}
-
 /** The claude entry as a worker with this environment would start it, offline. */
 function claudeAgent(opts: {
   workerEnv: Record<string, string | undefined>;
@@ -130,7 +106,11 @@ function claudeAgent(opts: {
     cwd: opts.cwd,
     command: entry.command,
     // The worker's own environment is process.env plus these: IS_SANDBOX "" stands for unset.
-    env: { IS_SANDBOX: opts.workerEnv.IS_SANDBOX ?? "", ...entry.env, ...offlineEnv(opts.home) },
+    env: {
+      IS_SANDBOX: opts.workerEnv.IS_SANDBOX ?? "",
+      ...entry.env,
+      ...offlineClaudeEnv(opts.home),
+    },
     emit: (kind, p) => void events.push({ kind, json: p.json as Record<string, unknown> }),
     log: () => {},
     resume: opts.resume,
@@ -227,7 +207,7 @@ test(
       agentId: "claude-raw",
       cwd,
       command: findClaudeAdapter()!,
-      env: { ...offlineEnv(home), IS_SANDBOX: "yes" },
+      env: { ...offlineClaudeEnv(home), IS_SANDBOX: "yes" },
       emit: (kind, p) => void events.push({ kind, json: p.json as Record<string, unknown> }),
       log: () => {},
     });
