@@ -4,37 +4,14 @@
  * with its code. A failed build is reported and the hub starts anyway (it says the app is not
  * built, or serves the previous build).
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { buildWeb, webStale } from "./web-stale.ts";
 
 const root = join(import.meta.dir, "..");
-const built = join(root, "web", "dist", "index.html");
-/** What the build reads: when any is newer than the build, it is stale. */
-const SOURCES = ["web/src", "web/index.html", "web/vite.config.ts", "web/public", "src/gen"];
 
-function newest(path: string): number {
-  if (!existsSync(path)) return 0;
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let max = st.mtimeMs;
-  for (const name of readdirSync(path)) max = Math.max(max, newest(join(path, name)));
-  return max;
-}
-
-function stale(): boolean {
-  if (!existsSync(built)) return true;
-  const at = statSync(built).mtimeMs;
-  return SOURCES.some((s) => newest(join(root, s)) > at);
-}
-
-if (stale()) {
+if (webStale()) {
   console.log("Building the web app (web/dist is missing or older than web/src)…");
-  const b = Bun.spawn({
-    cmd: [process.execPath, join(root, "scripts", "web-build.ts")],
-    cwd: root,
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  if ((await b.exited) !== 0) console.error("The web app did not build; the hub starts anyway.");
+  if (!(await buildWeb())) console.error("The web app did not build; the hub starts anyway.");
 }
 
 const hub = Bun.spawn({
