@@ -13,9 +13,21 @@ const bin = (name: string) => join(root, "node_modules", ".bin", name);
 let passed = 0;
 let failed = 0;
 
-async function step(name: string, cmd: string[]): Promise<boolean> {
+async function step(
+  name: string,
+  cmd: string[],
+  env: Record<string, string> = {},
+): Promise<boolean> {
   console.log(`\n== ${name}: ${cmd.map((c) => c.replace(root + "/", "")).join(" ")}`);
-  const p = Bun.spawn({ cmd, cwd: root, stdout: "inherit", stderr: "inherit", stdin: "ignore" });
+  // The environment is passed whole: a child does not see later assignments to process.env.
+  const p = Bun.spawn({
+    cmd,
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdout: "inherit",
+    stderr: "inherit",
+    stdin: "ignore",
+  });
   return (await p.exited) === 0;
 }
 
@@ -52,8 +64,13 @@ function junit(path: string): { passed: number; failed: number } | null {
 }
 
 /** Runs a step that writes a JUnit report and adds its counts; a failed step counts at least 1. */
-async function counted(name: string, cmd: string[], report: string): Promise<void> {
-  const ok = await step(name, cmd);
+async function counted(
+  name: string,
+  cmd: string[],
+  report: string,
+  env: Record<string, string> = {},
+): Promise<void> {
+  const ok = await step(name, cmd, env);
   const r = junit(report);
   if (r) {
     passed += r.passed;
@@ -82,11 +99,11 @@ await counted(
 // chromium; playwright.config.ts writes its JUnit report where PLAYWRIGHT_JUNIT says. A flaky
 // test cannot pass on a retry: the config allows none.
 const e2eReport = join(reports, "e2e.xml");
-process.env.PLAYWRIGHT_JUNIT = e2eReport;
 await counted(
   "end-to-end journeys",
   [process.execPath, "--bun", bin("playwright"), "test"],
   e2eReport,
+  { PLAYWRIGHT_JUNIT: e2eReport },
 );
 
 console.log(`\n${passed} passed, ${failed} failed`);
