@@ -9,6 +9,7 @@ import {
   createWorkspace,
   expect,
   prompt,
+  saveScreen,
   signIn,
   startFakeAgent,
   test,
@@ -24,7 +25,7 @@ test("offline: a reload shows the conversation, and a prompt typed offline is se
   context,
   hub,
   owner,
-}) => {
+}, info) => {
   const { workspace } = await createWorkspace(owner, "demo");
   const agent = await startFakeAgent(owner, workspace.id, "offline");
   await prompt(owner, agent.id, "say kept on this device");
@@ -51,6 +52,7 @@ test("offline: a reload shows the conversation, and a prompt typed offline is se
   const waiting = page.getByRole("region", { name: "Waiting to send" });
   await expect(waiting.getByText("Waiting to send")).toBeVisible();
   await expect(waiting.getByText("say sent exactly once")).toBeVisible();
+  await saveScreen(page, info, `offline-waiting-${info.project.name}`);
 
   const live = await liveSocket(hub.url, owner.jar);
   live.subscribe(agent.streamId);
@@ -72,5 +74,6 @@ test("offline: a reload shows the conversation, and a prompt typed offline is se
   await page.evaluate('window.dispatchEvent(new Event("online"))');
   await live.settled();
   expect(promptsWith(live.events(agent.streamId), "sent exactly once")).toHaveLength(1);
+  await saveScreen(page, info, `offline-sent-${info.project.name}`);
   live.close();
 });
