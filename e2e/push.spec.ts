@@ -162,6 +162,7 @@ test(
       expect(push.to(path)).toHaveLength(0);
 
       // The phone page becomes hidden (see the top comment), and the hub hears so.
+      const hiding = frames.mark();
       const other = await phoneContext.newPage();
       await other.bringToFront();
       let hidden = (await phone.evaluate("document.visibilityState")) === "hidden";
@@ -181,6 +182,7 @@ test(
       await frames.handled(
         (f) => f.case === "viewing" && !f.value.visible,
         "the phone's Viewing, hidden",
+        hiding,
       );
 
       await prompt(owner, agent.id, "permission Delete the logs");
@@ -329,10 +331,10 @@ const viewed = (v: { streamId: string; streamIds: string[] }) => [v.streamId, ..
 
 /**
  * The page's live sockets, frame by frame in both directions (decoded), from now on.
- * `handled(pred)` waits until the page sent a frame matching `pred`, then wakes the page's live
- * client ("pageshow": it pings an open socket) and waits for the pong to a ping sent after it:
- * the hub handles one socket's frames in order and answers a ping at once, so by then it has
- * handled the matched frame.
+ * `handled(pred, what, since)` waits until the page sent a frame matching `pred` (at or after
+ * the `mark()` given as `since`), then wakes the page's live client ("pageshow": it pings an
+ * open socket) and waits for the pong to a ping sent after that frame: the hub handles one
+ * socket's frames in order and answers a ping at once, so by then it has handled the frame.
  */
 function liveFrames(page: Page) {
   const log: { socket: number; sent?: Sent; heard?: Heard }[] = [];
@@ -349,10 +351,12 @@ function liveFrames(page: Page) {
     });
   });
   return {
-    async handled(pred: (f: Sent) => boolean, what: string): Promise<void> {
+    /** Where the log is now. */
+    mark: () => log.length,
+    async handled(pred: (f: Sent) => boolean, what: string, since = 0): Promise<void> {
       const at = (await until(
         () => {
-          const i = log.findLastIndex((r) => r.sent && pred(r.sent));
+          const i = log.findLastIndex((r, j) => j >= since && r.sent && pred(r.sent));
           return i >= 0 ? { i, socket: log[i]!.socket } : null;
         },
         10_000,
