@@ -4,8 +4,10 @@
  *
  * It builds the app (scripts/web-build.ts, which checks the size budget), starts a hub
  * (`bun server.ts` on a fresh data folder, port 0), makes the owner through the setup link via
- * the API, and measures two pages: the login page signed out, and the workspace list signed in
- * (the owner's device cookie sent as a header). Then, in Chromium driven by Playwright, it
+ * the API, and measures three pages: the login page signed out, the workspace list signed in
+ * (the owner's device cookie sent as a header), and an agent's conversation holding what the
+ * renderers draw (markdown, a thought, a tool call with its diff, a plan, usage, an open
+ * permission card), from the scripted fake agent. Then, in Chromium driven by Playwright, it
  * checks what Lighthouse 12 no longer does (it dropped the PWA category): the manifest and
  * installability as Chrome itself judges them (CDP Page.getInstallabilityErrors), that the
  * service worker takes control, and that a reload with the network cut still shows the app.
@@ -16,8 +18,9 @@ import { chromium } from "@playwright/test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { AuthService } from "../src/gen/switchboard/v1/auth_pb.ts";
-import { browser, startHub } from "../src/testing/hub.ts";
+import { EventKind } from "../src/gen/switchboard/v1/common_pb.ts";
+import { api, createWorkspace, prompt, startFakeAgent, startTestHub } from "../e2e/fixtures.ts";
+import { liveSocket, until } from "../src/testing/hub.ts";
 import { log, machine, table, writeSection } from "./report.ts";
 
 const ROOT = join(import.meta.dir, "..");
@@ -27,6 +30,16 @@ const CATEGORIES = ["performance", "accessibility", "best-practices"] as const;
 /** The issue's bar: performance at least this (mobile). */
 const PERFORMANCE_MIN = 90;
 const OWNER = { name: "bench", password: "bench web password" };
+/** What the fake agent is asked, one command a line (src/testing/fake-agent.ts). */
+const CONVERSATION = [
+  "think Reading the project layout before changing anything",
+  "say The **build** fails because `tsconfig.json` names a missing folder; here is the plan.",
+  "plan Find the broken path|Fix tsconfig.json|Run the tests",
+  "tool Fix tsconfig.json",
+  "usage",
+  "say Done: the path is fixed and the tests pass.",
+  "permission Push the branch",
+].join("\n");
 
 interface LhResult {
   categories: Record<string, { score: number | null }>;
@@ -170,24 +183,29 @@ async function main() {
     }
   }
   const dir = mkdtempSync(join(os.tmpdir(), "bench-web-"));
-  const hub = await startHub({ dataDir: join(dir, "data") });
+  // The e2e fixtures' hub: `bun server.ts` with the fake agent in its worker's catalog.
+  const hub = await startTestHub({ dataDir: join(dir, "data"), setup: false });
   try {
-    if (!hub.setupToken) throw new Error("the hub printed no setup link");
-    const owner = browser(hub.url);
-    await owner.client(AuthService).setup({ token: hub.setupToken, ...OWNER });
+    if (!hub.run.setupToken) throw new Error("the hub printed no setup link");
+    const owner = api(hub.url);
+    await owner.auth.setup({ token: hub.run.setupToken, ...OWNER });
     const [name, value] = [...owner.jar.cookies][0]!;
     const cookieHeader = { Cookie: `${name}=${value}` };
+    const conversation = await agentConversation(owner);
 
     log(`lighthouse: ${hub.url}/login (signed out)`);
     const login = await lighthouse(`${hub.url}/login`, {}, dir);
     log(`lighthouse: ${hub.url}/ (signed in)`);
     const home = await lighthouse(`${hub.url}/`, cookieHeader, dir);
+    log(`lighthouse: ${hub.url}${conversation} (signed in)`);
+    const agentPage = await lighthouse(`${hub.url}${conversation}`, cookieHeader, dir);
     log("installability and offline, in Chromium through Playwright");
     const pwa = await pwaCheck(`${hub.url}/`, { name, value });
 
     const pages: [string, LhResult][] = [
       ["login (signed out)", login],
       ["workspaces (signed in)", home],
+      ["a conversation (signed in)", agentPage],
     ];
     const rows = pages.map(([page, r]) => [
       page,
@@ -267,6 +285,25 @@ async function main() {
     await hub.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A workspace with the fake agent, its conversation told; the page's path. */
+async function agentConversation(owner: ReturnType<typeof api>): Promise<string> {
+  const { workspace } = await createWorkspace(owner, "bench");
+  const agent = await startFakeAgent(owner, workspace.id, "builder");
+  const live = await liveSocket(owner.url, owner.jar);
+  try {
+    live.subscribe(agent.streamId, 0);
+    await prompt(owner, agent.id, CONVERSATION);
+    await until(
+      () => live.events(agent.streamId).some((e) => e.kind === EventKind.PERMISSION_REQUEST),
+      30_000,
+      "the conversation told up to its permission request",
+    );
+  } finally {
+    live.close();
+  }
+  return `/w/${workspace.id}/a/${agent.id}`;
 }
 
 function chromiumVersion(): string {
