@@ -12,7 +12,7 @@ test("childPath: a name in the root stands alone, elsewhere after its folder", (
   expect(childPath("src/lib", "a.ts")).toBe("src/lib/a.ts");
 });
 
-test("useFolder lists folders first, then by name, and reads again when the folder changes", async () => {
+test("useFolder lists folders first, then by name, without git's folder, and reads again when the folder changes", async () => {
   const asked: string[] = [];
   const t = testApp({
     routes: (r) =>
@@ -28,6 +28,8 @@ test("useFolder lists folders first, then by name, and reads again when the fold
               entry("zeta", FileKind.DIR),
               entry("a.ts", FileKind.FILE),
               entry("alpha", FileKind.DIR),
+              entry(".git", FileKind.DIR),
+              entry(".gitignore", FileKind.FILE),
             ],
           };
         },
@@ -40,7 +42,7 @@ test("useFolder lists folders first, then by name, and reads again when the fold
   );
   expect(entries.value).toEqual([]);
   await flushPromises();
-  expect(entries.value.map((e) => e.name)).toEqual(["alpha", "zeta", "a.ts", "b.ts"]);
+  expect(entries.value.map((e) => e.name)).toEqual(["alpha", "zeta", ".gitignore", "a.ts", "b.ts"]);
   expect(list.data.value?.truncated).toBe(false);
 
   path.value = "big";

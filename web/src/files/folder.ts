@@ -26,6 +26,12 @@ function byKindThenName(a: FileEntry, b: FileEntry): number {
   );
 }
 
+/**
+ * Git's own folder: its objects mean nothing to a reader, and the Changes tab shows what git
+ * knows. Hidden from listings only; a path into it can still be opened.
+ */
+const HIDDEN = new Set([".git"]);
+
 /** Lists the folder `where()` names, again whenever it changes; `entries` is [] until read. */
 export function useFolder(where: () => { workspaceId: string; path: string }): {
   list: Load<Listing>;
@@ -34,7 +40,8 @@ export function useFolder(where: () => { workspaceId: string; path: string }): {
   const { api } = useServices();
   const list = useLoad(async (): Promise<Listing> => {
     const r = await api.files.listDir(where());
-    return { entries: [...r.entries].sort(byKindThenName), truncated: r.truncated };
+    const shown = r.entries.filter((e) => !(e.kind === FileKind.DIR && HIDDEN.has(e.name)));
+    return { entries: shown.sort(byKindThenName), truncated: r.truncated };
   });
   watch(
     () => [where().workspaceId, where().path] as const,
