@@ -1,10 +1,12 @@
 /** The conversation: each kind of event drawn for what it is; option clicks become `answer`. */
 import { expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
-import { mount } from "@vue/test-utils";
+import { flushPromises, mount } from "@vue/test-utils";
 import { EventKind, EventSchema, type Event } from "@gen/switchboard/v1/common_pb.ts";
 import { useDom } from "../testing/dom.ts";
 import ConversationItem from "../conversation/ConversationItem.vue";
+import { loadToolDiff } from "../conversation/tool-diff.ts";
+import { loadMarkdown } from "../render/markdown-loader.ts";
 import EventList from "./EventList.vue";
 
 useDom();
@@ -97,7 +99,9 @@ test("a withdrawn request says so, and says who cancelled one", () => {
   ).toContain("ada cancelled the request");
 });
 
-test("the agent's markdown is rendered, and hostile markup in it stays inert", () => {
+test("the agent's markdown is rendered, and hostile markup in it stays inert", async () => {
+  // The renderer is a lazy chunk: once it is in, messages are drawn as markdown at once.
+  await loadMarkdown();
   const text =
     "**bold** [x](javascript:alert(1)) <script>alert(1)</script> <img src=x onerror=alert(1)> ![t](https://evil.example/t.png)";
   const w = mount(EventList, {
@@ -141,7 +145,7 @@ test("thoughts are folded; other frontends' prompts are theirs", () => {
   expect(w.find(".prompt.other").text()).toContain("from the editor");
 });
 
-test("a tool call shows its kind, status in words, where it works, its diff and output", () => {
+test("a tool call shows its kind, status in words, where it works, its diff and output", async () => {
   const w = mount(EventList, {
     props: {
       events: [
@@ -172,6 +176,9 @@ test("a tool call shows its kind, status in words, where it works, its diff and 
       canAnswer: false,
     },
   });
+  // The diff view is a lazy chunk: drawn once it has arrived (and Vue has rendered again).
+  await loadToolDiff();
+  await flushPromises();
   const [edit, run] = w.findAll("div.tool");
   expect(edit!.find(".kind").text()).toBe("Edit");
   expect(edit!.find(".status").text()).toBe("Failed");

@@ -4,8 +4,10 @@
  */
 import { expect, test } from "bun:test";
 import { mount } from "@vue/test-utils";
+import { nextTick } from "vue";
 import { useDom } from "../testing/dom.ts";
 import Markdown from "./Markdown.vue";
+import { loadMarkdown, markdownRenderer } from "./markdown-loader.ts";
 import { isSafeImageSource, renderMarkdown } from "./markdown.ts";
 
 useDom();
@@ -149,7 +151,34 @@ test("only this origin's paths and inline images count as safe image sources", (
   expect(isSafeImageSource("x.png")).toBe(false);
 });
 
+test("plain text until the renderer arrives, escaped as text; then markdown", async () => {
+  // Test files share one process: another file may have loaded the renderer already, and then
+  // there is no "before" to see (run this file alone to see it).
+  const loadedBefore = markdownRenderer.value !== null;
+  const text = "**bold** <img src=x onerror=alert(1)> <b>raw</b>\n\nnext";
+  const w = mount(Markdown, { props: { text } });
+  if (!loadedBefore) {
+    expect(w.find(".markdown.plain").exists()).toBe(true);
+    expect(w.find(".markdown").element.textContent).toBe(text);
+    expect(w.find("img").exists()).toBe(false);
+    expect(w.find("b").exists()).toBe(false);
+    expect(w.find("strong").exists()).toBe(false);
+  }
+  await loadMarkdown();
+  await nextTick();
+  expect(w.find(".markdown.plain").exists()).toBe(false);
+  expect(w.find("strong").text()).toBe("bold");
+  expect(w.findAll("p").map((p) => p.text())).toEqual([
+    "bold <img src=x onerror=alert(1)> <b>raw</b>",
+    "next",
+  ]);
+  expect(w.find("img").exists()).toBe(false);
+  expect(w.find("b").exists()).toBe(false);
+  w.unmount();
+});
+
 test("a streaming message shows its latest text, rendered a few times a second", async () => {
+  await loadMarkdown();
   const w = mount(Markdown, { props: { text: "one" } });
   expect(w.text()).toBe("one");
   await w.setProps({ text: "one **two**" });
