@@ -12,13 +12,16 @@ import {
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { join } from "node:path";
+import { inflateRawSync } from "node:zlib";
 import {
   ClientFrameSchema,
+  EventBatchSchema,
   ServerFrameSchema,
   type ServerFrame,
 } from "../gen/switchboard/v1/live_pb.ts";
 import type { Event, EventSchema } from "../gen/switchboard/v1/common_pb.ts";
 import { HubFrameSchema, WorkerFrameSchema, type Command } from "../gen/switchboard/v1/link_pb.ts";
+import { MAX_INFLATED_BYTES } from "../hub/live.ts";
 import { BUN, ROOT } from "./clients.ts";
 import { tempDir } from "./harness.ts";
 
@@ -151,16 +154,34 @@ export function browser(url: string, opts: { origin?: string } = {}) {
   };
 }
 
-/** A live socket as the web app opens it, recording every frame. */
+/** Close code for a frame the client cannot read (as the web app's LiveClient). */
+const CLOSE_BAD_FRAME = 4007;
+
+/**
+ * A live socket as the web app opens it, recording every frame. A deflated_events frame is
+ * inflated and recorded as the `events` frame it carries; `wire` keeps the case each frame had
+ * as sent. One that does not inflate to an EventBatch closes the socket (CLOSE_BAD_FRAME).
+ */
 export async function liveSocket(url: string, jar: CookieJar, opts: { origin?: string } = {}) {
   const ws = new WebSocket(`${url.replace(/^http/, "ws")}/live`, {
     headers: { cookie: jar.header(), origin: opts.origin ?? url },
   } as unknown as string[]);
   ws.binaryType = "arraybuffer";
   const frames: ServerFrame[] = [];
+  const wire: ServerFrame["frame"]["case"][] = [];
   let closed: { code: number; reason: string } | null = null;
-  ws.onmessage = (m) =>
-    frames.push(fromBinary(ServerFrameSchema, new Uint8Array(m.data as ArrayBuffer)));
+  ws.onmessage = (m) => {
+    const f = fromBinary(ServerFrameSchema, new Uint8Array(m.data as ArrayBuffer));
+    wire.push(f.frame.case);
+    if (f.frame.case !== "deflatedEvents") return void frames.push(f);
+    try {
+      const raw = inflateRawSync(f.frame.value, { maxOutputLength: MAX_INFLATED_BYTES });
+      const batch = fromBinary(EventBatchSchema, raw);
+      frames.push(create(ServerFrameSchema, { frame: { case: "events", value: batch } }));
+    } catch (e) {
+      ws.close(CLOSE_BAD_FRAME, `unreadable deflated frame: ${(e as Error).message}`);
+    }
+  };
   ws.onclose = (e) => void (closed = { code: e.code, reason: e.reason });
   await new Promise<void>((resolve, reject) => {
     ws.onopen = () => resolve();
@@ -172,6 +193,7 @@ export async function liveSocket(url: string, jar: CookieJar, opts: { origin?: s
   return {
     ws,
     frames,
+    wire,
     closed: () => closed,
     subscribe: (streamId: string, afterSeq = 0) =>
       send({ frame: { case: "subscribe", value: { streamId, afterSeq } } }),

@@ -3,13 +3,16 @@
  * reconnecting with backoff and on page lifecycle events, pings, and the hub's other frames.
  */
 import { expect, test } from "bun:test";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { EventKind, EventSchema, type Event } from "@gen/switchboard/v1/common_pb.ts";
+import { EventBatchSchema } from "@gen/switchboard/v1/live_pb.ts";
 import { FakeClock, FakeDocument, FakeSocket } from "../testing/fake-socket.ts";
 import { BACKOFF_MAX_MS, BACKOFF_MIN_MS, backoffDelay } from "./backoff.ts";
 import {
+  CLOSE_BAD_FRAME,
   CLOSE_DEAD,
   LiveClient,
+  MAX_INFLATED_BYTES,
   PING_EVERY_MS,
   PONG_TIMEOUT_MS,
   type LiveState,
@@ -345,4 +348,93 @@ test("terminal input and resizes go out only on an open socket", () => {
   expect(t.live.sendResize("t", 80, 24)).toBe(true);
   expect(t.socket().frames("input")[0]!.data).toEqual(new Uint8Array([104]));
   expect(t.socket().frames("resize")[0]).toMatchObject({ cols: 80, rows: 24 });
+});
+
+/** A batch as the hub deflates it for many viewers: encoded, then raw DEFLATE. */
+const deflated = (batch: MessageInitShape<typeof EventBatchSchema>) => ({
+  case: "deflatedEvents" as const,
+  value: Bun.deflateSync(toBinary(EventBatchSchema, create(EventBatchSchema, batch))),
+});
+
+/** Waits (in real time: inflating is the runtime's own work) until `pred` holds. */
+async function settle(pred: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !pred(); i++) await Bun.sleep(2);
+  expect(pred()).toBe(true);
+}
+
+test("deflated batches and plain frames behind them are handed over in arrival order", async () => {
+  const t = setup();
+  t.live.start();
+  t.socket().open();
+  const sub = t.live.subscribe("s1", 3, { onBatch: (b) => t.batches.push(b) });
+  const changed: string[] = [];
+  t.live.onChanged((c) => changed.push(c.what));
+  t.socket().receive(deflated({ streamId: "s1", events: [ev(4), ev(5)], live: true, headSeq: 5 }));
+  t.socket().receive({ case: "events", value: { streamId: "s1", events: [ev(6)], live: true } });
+  t.socket().receive({ case: "changed", value: { what: "agents" } });
+  t.socket().receive(deflated({ streamId: "s1", events: [ev(7), ev(8)], live: true }));
+  t.socket().receive({ case: "events", value: { streamId: "s1", events: [ev(9)], live: true } });
+  // The plain frames wait for the inflate before them.
+  expect(t.batches).toHaveLength(0);
+  expect(changed).toEqual([]);
+  await settle(() => t.batches.length === 4);
+  expect(t.batches.map((b) => b.events.map((e) => e.seq))).toEqual([[4, 5], [6], [7, 8], [9]]);
+  expect(t.batches[0]).toMatchObject({ live: true, headSeq: 5, reset: false });
+  expect(changed).toEqual(["agents"]);
+  expect(sub.cursor).toBe(9);
+  // In order, so no hole was seen and nothing was asked for again.
+  expect(t.socket().frames("subscribe")).toHaveLength(1);
+  // With nothing left to inflate, a plain frame is handled at once again.
+  t.socket().receive({ case: "events", value: { streamId: "s1", events: [ev(10)], live: true } });
+  expect(sub.cursor).toBe(10);
+});
+
+test("a deflated frame that does not inflate to a batch drops the socket; streams resume from their cursors", async () => {
+  const bad = [
+    new Uint8Array([0xde, 0xad, 0xbe, 0xef, 0x01]), // not DEFLATE
+    Bun.deflateSync(new Uint8Array([0xff, 0xff, 0xff, 0xff])), // inflates, not an EventBatch
+    Bun.deflateSync(new Uint8Array(MAX_INFLATED_BYTES + 1)), // inflates past the limit
+  ];
+  for (const value of bad) {
+    const t = setup();
+    t.live.start();
+    t.socket().open();
+    const sub = t.live.subscribe("s1", 0, { onBatch: (b) => t.batches.push(b) });
+    t.socket().receive({ case: "events", value: { streamId: "s1", events: [ev(1)], live: true } });
+    t.socket().receive({ case: "deflatedEvents", value });
+    t.socket().receive({ case: "events", value: { streamId: "s1", events: [ev(3)], live: true } });
+    await settle(() => t.live.state === "waiting");
+    expect(t.sockets[0]!.closedWith?.code).toBe(CLOSE_BAD_FRAME);
+    expect(t.sockets[0]!.closedWith?.reason).toStartWith("unreadable deflated frame");
+    // What came after the broken frame was not handed over: the cursor stays before it.
+    expect(seqs(t.batches)).toEqual([1]);
+    expect(sub.cursor).toBe(1);
+    t.clock.advance(BACKOFF_MAX_MS);
+    expect(t.sockets).toHaveLength(2);
+    t.socket().open();
+    expect(t.socket().frames("subscribe")).toEqual([
+      expect.objectContaining({ streamId: "s1", afterSeq: 1 }),
+    ]);
+    // The new socket's frames are handled at once: nothing of the old one's queue is left.
+    t.socket().receive({ case: "events", value: { streamId: "s1", events: [ev(2)], live: true } });
+    expect(seqs(t.batches)).toEqual([1, 2]);
+  }
+});
+
+test("frames queued behind an inflate are not handed over once the socket is replaced", async () => {
+  const t = setup();
+  t.live.start();
+  t.socket().open();
+  t.live.subscribe("s1", 0, { onBatch: (b) => t.batches.push(b) });
+  t.socket().receive(deflated({ streamId: "s1", events: [ev(1)], live: true }));
+  t.socket().receive({ case: "events", value: { streamId: "s1", events: [ev(2)], live: true } });
+  t.socket().drop();
+  t.clock.advance(BACKOFF_MAX_MS);
+  t.socket().open();
+  t.socket().receive({ case: "events", value: { streamId: "s1", events: [ev(1)], live: true } });
+  expect(seqs(t.batches)).toEqual([1]);
+  await Bun.sleep(20);
+  // The old socket's inflate finished meanwhile and was thrown away, with the frame behind it.
+  expect(seqs(t.batches)).toEqual([1]);
+  expect(t.batches).toHaveLength(1);
 });

@@ -13,13 +13,22 @@
  * a ping every PING_EVERY_MS, and on `online`, `pageshow` and the page becoming visible; a
  * dead or closed socket is replaced with backoff and jitter, and every stream resubscribes
  * from its cursor, so nothing is missed and nothing comes twice.
+ *
+ * A stream with many live viewers gets its batches deflated by the hub (deflated_events in
+ * live.proto). Inflating is asynchronous in a browser (DecompressionStream), so while one is
+ * inflated the frames after it wait in a queue and are handled after it, in arrival order;
+ * with nothing being inflated a frame is handled at once, as it arrives. A deflated frame that
+ * does not inflate to an EventBatch within MAX_INFLATED_BYTES breaks the socket: it is dropped
+ * (CLOSE_BAD_FRAME) and replaced, and every stream resubscribes from its cursor.
  */
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Event } from "@gen/switchboard/v1/common_pb.ts";
 import {
   ClientFrameSchema,
+  EventBatchSchema,
   ServerFrameSchema,
   type Changed,
+  type EventBatch,
   type StreamError,
 } from "@gen/switchboard/v1/live_pb.ts";
 import { backoffDelay } from "./backoff.ts";
@@ -30,6 +39,13 @@ export const PING_EVERY_MS = 20_000;
 export const PONG_TIMEOUT_MS = 10_000;
 /** Close code the client uses when it gives up on a socket that stopped answering. */
 export const CLOSE_DEAD = 4000;
+/**
+ * Close code for a socket that sent a deflated frame the client cannot read (1007, invalid
+ * payload, is reserved to the browser itself: pages may only close with 1000 or 3000-4999).
+ */
+export const CLOSE_BAD_FRAME = 4007;
+/** The most a deflated_events frame may inflate to, as live.proto promises. */
+export const MAX_INFLATED_BYTES = 64 * 1024 * 1024;
 
 /**
  * connecting: a socket is being opened; open: subscriptions flow; waiting: closed, a retry is
@@ -127,6 +143,11 @@ export class LiveClient {
   private pingTimer: unknown = null;
   private pongTimer: unknown = null;
   private nonce = 0;
+  /**
+   * While a deflated frame of the current socket is inflated: the frames that came after it,
+   * to handle after it in arrival order. Null otherwise (frames are handled as they arrive).
+   */
+  private queue: unknown[] | null = null;
   /** The streams the page shows (see view), with how many panes show each. */
   private readonly viewing = new Map<string, number>();
   private readonly subs = new Map<string, Sub>();
@@ -286,6 +307,7 @@ export class LiveClient {
       return;
     }
     this.socket = socket;
+    this.queue = null; // what an old socket still had to inflate is not this socket's
     socket.binaryType = "arraybuffer";
     let opened = false;
     socket.onopen = () => {
@@ -300,7 +322,8 @@ export class LiveClient {
     socket.onmessage = (m) => {
       if (this.socket !== socket) return;
       this.heard();
-      this.receive(m.data);
+      if (this.queue) this.queue.push(m.data);
+      else this.receive(m.data);
     };
     socket.onclose = (e) => {
       if (this.socket !== socket) return;
@@ -323,14 +346,15 @@ export class LiveClient {
     }, delay);
   }
 
-  /** Gives up on a socket (it stopped answering) and retries. */
-  private drop(reason: string): void {
+  /** Gives up on a socket (it stopped answering, or sent what cannot be read) and retries. */
+  private drop(reason: string, code = CLOSE_DEAD): void {
     const s = this.socket;
     if (!s) return;
     this.socket = null;
+    this.queue = null;
     this.detach(s);
-    s.close(CLOSE_DEAD, reason);
-    this.scheduleRetry({ code: CLOSE_DEAD, reason, wasOpen: true });
+    s.close(code, reason);
+    this.scheduleRetry({ code, reason, wasOpen: true });
   }
 
   private receive(data: unknown): void {
@@ -349,6 +373,8 @@ export class LiveClient {
     switch (frame.case) {
       case "events":
         return this.batch(frame.value);
+      case "deflatedEvents":
+        return this.inflate(frame.value);
       case "error":
         return this.streamError(frame.value);
       case "changed":
@@ -362,13 +388,42 @@ export class LiveClient {
     }
   }
 
-  private batch(b: {
-    streamId: string;
-    events: Event[];
-    reset: boolean;
-    live: boolean;
-    headSeq: number;
-  }): void {
+  /**
+   * Inflates a deflated_events frame, then handles it and the frames queued behind it meanwhile,
+   * in order, until the next deflated one (which queues the rest again).
+   */
+  private inflate(deflated: Uint8Array): void {
+    const socket = this.socket;
+    const queue: unknown[] = [];
+    this.queue = queue;
+    const current = () => this.queue === queue && this.socket === socket;
+    inflateRaw(deflated, MAX_INFLATED_BYTES)
+      .then((bytes) => fromBinary(EventBatchSchema, bytes))
+      .then(
+        (batch) => {
+          if (!current()) return; // the socket was dropped or replaced meanwhile
+          this.queue = null;
+          // A subscriber that throws loses its own frame, as on the synchronous path, not
+          // the frames queued behind it.
+          rethrowLater(() => this.batch(batch));
+          for (let i = 0; i < queue.length; i++) {
+            if (this.socket !== socket) return; // a subscriber stopped the client
+            // A frame handled here may itself have been deflated: the rest waits behind it.
+            const next = this.queue as unknown[] | null;
+            if (next) {
+              next.push(...queue.slice(i));
+              return;
+            }
+            rethrowLater(() => this.receive(queue[i]));
+          }
+        },
+        (e: Error) => {
+          if (current()) this.drop(`unreadable deflated frame: ${e.message}`, CLOSE_BAD_FRAME);
+        },
+      );
+  }
+
+  private batch(b: EventBatch): void {
     const sub = this.subs.get(b.streamId);
     if (!sub) return; // unsubscribed while it was in flight
     let events = b.events;
@@ -469,6 +524,46 @@ export class LiveClient {
     this._state = s;
     for (const fn of this.stateListeners) fn(s);
   }
+}
+
+/** Runs `fn`; what it throws is thrown again in a task of its own, so the caller goes on. */
+function rethrowLater(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    setTimeout(() => {
+      throw e;
+    });
+  }
+}
+
+/** Raw DEFLATE (RFC 1951) inflated; rejects past `max` bytes or on a malformed stream. */
+async function inflateRaw(deflated: Uint8Array, max: number): Promise<Uint8Array> {
+  const ds = new DecompressionStream("deflate-raw");
+  const writer = ds.writable.getWriter();
+  // A malformed stream rejects these too; the reader below reports it.
+  writer.write(deflated as Uint8Array<ArrayBuffer>).catch(() => {});
+  writer.close().catch(() => {});
+  const reader = ds.readable.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > max) throw new Error(`inflates past ${max} bytes`);
+      chunks.push(value);
+    }
+  } finally {
+    // Stops the inflater when it was given up on; after the end this does nothing.
+    reader.cancel().catch(() => {});
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) (out.set(c, at), (at += c.length));
+  return out;
 }
 
 function listen<T>(set: Set<T>, fn: T): () => void {
