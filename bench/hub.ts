@@ -20,7 +20,8 @@
  * the client processes (default 4); BENCH_HUB_ONLY=flood|stalled|start|memory runs one part;
  * BENCH_HUB_COUNTS=1,100 and BENCH_HUB_N=<n> change the flood runs; BENCH_HUB_PIN=1 pins the
  * clients to the last core and the hub to the others; BENCH_HUB_BUN_FLAGS adds flags to the hubs'
- * `bun`; --full-decode makes clients use fromBinary.
+ * `bun`; BENCH_HUB_INFLATE_EACH=1 makes every client socket inflate its own deflated frames;
+ * --full-decode makes clients use fromBinary.
  */
 import { Database } from "bun:sqlite";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -28,6 +29,7 @@ import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "no
 import net from "node:net";
 import os from "node:os";
 import { join } from "node:path";
+import { inflateRawSync } from "node:zlib";
 import { AgentService } from "../src/gen/switchboard/v1/agent_pb.ts";
 import { AuthService } from "../src/gen/switchboard/v1/auth_pb.ts";
 import {
@@ -36,9 +38,14 @@ import {
   EventKind,
   EventSchema,
 } from "../src/gen/switchboard/v1/common_pb.ts";
-import { ClientFrameSchema, ServerFrameSchema } from "../src/gen/switchboard/v1/live_pb.ts";
+import {
+  ClientFrameSchema,
+  EventBatchSchema,
+  ServerFrameSchema,
+} from "../src/gen/switchboard/v1/live_pb.ts";
 import { WorkerService } from "../src/gen/switchboard/v1/worker_pb.ts";
 import { WorkspaceService } from "../src/gen/switchboard/v1/workspace_pb.ts";
+import { COMPRESS_MAX_SUBSCRIBERS, MAX_INFLATED_BYTES } from "../src/hub/live.ts";
 import { FAKE_AGENT } from "../src/testing/clients.ts";
 import { browser } from "../src/testing/hub.ts";
 import {
@@ -80,6 +87,11 @@ const PIN = process.env.BENCH_HUB_PIN === "1";
 /** BENCH_HUB_BUN_FLAGS="--inspect=…": extra flags for every hub's `bun` (a diagnostic). */
 const BUN_FLAGS = (process.env.BENCH_HUB_BUN_FLAGS ?? "").split(" ").filter(Boolean);
 const CORES = os.cpus().length;
+/**
+ * BENCH_HUB_INFLATE_EACH=1: every client socket inflates its own deflated frames, instead of
+ * the sockets of a client process sharing one inflate of identical bytes (bench/hub-client.ts).
+ */
+const INFLATE_EACH = process.env.BENCH_HUB_INFLATE_EACH === "1";
 /** Full decode (fromBinary) in the clients instead of the field walker. */
 const FULL_DECODE = process.argv.includes("--full-decode");
 
@@ -816,8 +828,17 @@ class RawLive {
       this.buf = b.subarray(off + len);
       if (op !== 2) continue;
       const f = fromBinary(ServerFrameSchema, payload).frame;
-      if (f.case !== "events") continue;
-      for (const e of f.value.events) {
+      const batch =
+        f.case === "events"
+          ? f.value
+          : f.case === "deflatedEvents"
+            ? fromBinary(
+                EventBatchSchema,
+                inflateRawSync(f.value, { maxOutputLength: MAX_INFLATED_BYTES }),
+              )
+            : null;
+      if (!batch) continue;
+      for (const e of batch.events) {
         if (e.seq <= this.lastSeq) {
           this.repeats++;
           continue;
@@ -831,7 +852,7 @@ class RawLive {
         this.events++;
         this.lastAt = now;
       }
-      if (f.value.live) this.live = true;
+      if (batch.live) this.live = true;
     }
   }
 }
@@ -1084,8 +1105,17 @@ async function runMemory(count: number): Promise<MemoryFigures> {
 
 // ------------------------------------------------------------------------------ decoding cost
 
-/** ns per event of the clients' two decoders, on a frame like the flood's (500 events). */
-function decoderCost(): { walk: number; full: number; eventBytes: number } {
+/**
+ * ns per event of the clients' two decoders, on a frame like the flood's (500 events), and of
+ * the walker on the same batch deflated by the hub (inflate included); bytes per event of both.
+ */
+function decoderCost(): {
+  walk: number;
+  full: number;
+  inflateWalk: number;
+  eventBytes: number;
+  deflatedBytes: number;
+} {
   const sessionId = `sess-${crypto.randomUUID()}`;
   const t = Date.now();
   const events = Array.from({ length: 500 }, (_, i) =>
@@ -1113,13 +1143,29 @@ function decoderCost(): { walk: number; full: number; eventBytes: number } {
       },
     }),
   );
-  const measure = (mode: "walk" | "full") => {
-    decodeCost(frame, 1000, mode, 200);
+  const batch = toBinary(
+    EventBatchSchema,
+    create(EventBatchSchema, { streamId: "x".repeat(36), events, live: true, headSeq: 1499 }),
+  );
+  const deflated = toBinary(
+    ServerFrameSchema,
+    create(ServerFrameSchema, {
+      frame: { case: "deflatedEvents", value: Bun.deflateSync(batch) },
+    }),
+  );
+  const measure = (f: Uint8Array, mode: "walk" | "full") => {
+    decodeCost(f, 1000, mode, 200);
     return Math.min(
-      ...[0, 1, 2].map(() => decodeCost(frame, 1000, mode, mode === "walk" ? 2000 : 200)),
+      ...[0, 1, 2].map(() => decodeCost(f, 1000, mode, mode === "walk" ? 2000 : 200)),
     );
   };
-  return { walk: measure("walk"), full: measure("full"), eventBytes: frame.length / 500 };
+  return {
+    walk: measure(frame, "walk"),
+    full: measure(frame, "full"),
+    inflateWalk: measure(deflated, "walk"),
+    eventBytes: frame.length / 500,
+    deflatedBytes: deflated.length / 500,
+  };
 }
 
 // ------------------------------------------------------------------------------ stats
@@ -1157,6 +1203,9 @@ interface Summary {
   /** The busiest hub threads in the run with the median per-client rate. */
   threads: { name: string; ms: number }[];
   eventsPerFrame: number;
+  /** Bytes received per event (median socket), and the share of messages deflated by the hub. */
+  wireBytes: number;
+  deflatedShare: number;
   machineBusy: number;
   machineSoftirq: number;
   machineSteal: number;
@@ -1207,6 +1256,8 @@ function summarise(runs: FloodRun[]): Summary {
     hubMainCpu: median(runs.map((r) => r.hubMainCpu)),
     hubWait: median(runs.map((r) => r.hubWaitMs)),
     eventsPerFrame: median(runs.map(eventsPerFrame)),
+    wireBytes: median(runs.map((r) => median(r.sockets.map((x) => x.bytes / x.events)))),
+    deflatedShare: median(runs.map((r) => median(r.sockets.map((x) => x.deflated / x.frames)))),
     otherCpu: median(runs.map((r) => r.otherCpu)),
     threads: medianRun(runs, per).threads,
     machineBusy: median(runs.map((r) => r.machine.busy)),
@@ -1266,6 +1317,13 @@ function revision(): string {
 const threadText = (ts: { name: string; ms: number }[]) =>
   ts.map((t) => `${t.name} ${(t.ms / 1000).toFixed(1)} s`).join(", ");
 
+/** Bytes received per event and messages deflated by the hub (median socket), for the log. */
+function wireText(r: FloodRun): string {
+  const bytes = median(r.sockets.map((x) => x.bytes / x.events));
+  const share = median(r.sockets.map((x) => x.deflated / x.frames));
+  return `${bytes.toFixed(1)} bytes/event received, ${pct(share)} of messages deflated by the hub`;
+}
+
 /** Median over sockets of events per WebSocket message. */
 function eventsPerFrame(r: FloodRun): number {
   return median(r.sockets.map((s) => s.events / s.frames));
@@ -1280,7 +1338,7 @@ function describe(r: FloodRun): string {
     `p50 ${ms(r.hist.quantile(0.5))}, p99 ${ms(r.hist.quantile(0.99))}, hub CPU ` +
     `${Math.round(r.hubCpu)} ms (main thread ${Math.round(r.hubMainCpu)}), agent CPU ${Math.round(r.agentCpu)} ms, ` +
     `clients CPU ${Math.round(r.clientCpu)} ms, hub waiting for a core ${Math.round(r.hubWaitMs)} ms, ` +
-    `hub threads ${threadText(r.threads)}, other CPU ${Math.round(r.otherCpu)} ms, machine busy ${pct(r.machine.busy)} (softirq ${pct(r.machine.softirq)}, steal ${pct(r.machine.steal)}), events/frame ${eventsPerFrame(r).toFixed(1)}, hub VmHWM ${mib(r.hubMem.hwm)}` +
+    `hub threads ${threadText(r.threads)}, other CPU ${Math.round(r.otherCpu)} ms, machine busy ${pct(r.machine.busy)} (softirq ${pct(r.machine.softirq)}, steal ${pct(r.machine.steal)}), events/frame ${eventsPerFrame(r).toFixed(1)}, ${wireText(r)}, hub VmHWM ${mib(r.hubMem.hwm)}` +
     (r.problems.length
       ? `; LOSSY: ${r.problems.length} clients, e.g. ${r.problems[0]}`
       : ", lossless")
@@ -1308,7 +1366,8 @@ async function main(): Promise<void> {
   const cost = decoderCost();
   log(
     `client decoding: walker ${cost.walk.toFixed(0)} ns/event, fromBinary ${cost.full.toFixed(0)} ns/event ` +
-      `(${cost.eventBytes.toFixed(0)} bytes/event on the wire)`,
+      `(${cost.eventBytes.toFixed(0)} bytes/event on the wire); deflated by the hub: inflate and walk ` +
+      `${cost.inflateWalk.toFixed(0)} ns/event (${cost.deflatedBytes.toFixed(1)} bytes/event)`,
   );
   clients = Array.from({ length: CLIENT_PROCS }, (_, i) => new ClientProc(i));
 
@@ -1355,6 +1414,7 @@ async function main(): Promise<void> {
   if (
     ONLY ||
     PIN ||
+    INFLATE_EACH ||
     PROFILE_DIR ||
     BUN_FLAGS.length ||
     process.env.BENCH_HUB_COUNTS ||
@@ -1407,6 +1467,7 @@ async function main(): Promise<void> {
       "agent→worker p50 / p99",
       "worker→stored p50 / max (poll)",
       "agent→client p50 / p99",
+      "received per event (messages deflated by the hub)",
       "hub VmHWM",
       "agent CPU",
       "client processes' CPU",
@@ -1423,6 +1484,7 @@ async function main(): Promise<void> {
         `${ms(x.agentToWorkerP50)} / ${ms(x.agentToWorkerP99)}`,
         `${ms(x.storeLagP50)} / ${ms(x.storeLagMax)}`,
         `${ms(x.agentP50)} / ${ms(x.agentP99)}`,
+        `${x.wireBytes.toFixed(1)} B (${pct(x.deflatedShare)})`,
         mib(x.hwm),
         `${(x.agentCpu / 1000).toFixed(1)} s`,
         `${(x.clientCpu / 1000).toFixed(1)} s`,
@@ -1494,11 +1556,12 @@ async function main(): Promise<void> {
     }
     const one = s.get(1)!;
     if (!targets[0]!.met) {
-      const gb = (N * cost.eventBytes * 1000) / 1e9;
+      const gb = (N * c1000.wireBytes * 1000) / 1e9;
       const mainShare = c1000.hubMainCpu / (c1000.clientsDone * 1000);
       out.push(
-        `Fan-out to 1,000 clients: every event goes to every socket (~${cost.eventBytes.toFixed(0)} ` +
-          `bytes before any compression, ${gb.toFixed(1)} GB for the flood), in messages of ` +
+        `Fan-out to 1,000 clients: every event goes to every socket (${c1000.wireBytes.toFixed(1)} ` +
+          `bytes received per event, ${pct(c1000.deflatedShare)} of messages deflated by the hub; ` +
+          `${gb.toFixed(1)} GB for the flood), in messages of ` +
           `${c1000.eventsPerFrame.toFixed(0)} events. Over the ${c1000.clientsDone.toFixed(1)} s the ` +
           `hub's main thread ran ${(c1000.hubMainCpu / 1000).toFixed(1)} s (${pct(mainShare)} of the time) ` +
           `and waited ${(c1000.hubWait / 1000).toFixed(1)} s for a core; all cores were ` +
@@ -1550,6 +1613,13 @@ async function main(): Promise<void> {
       "publishes; the agent is a child process). Clients decode frames with a " +
       `field walker (${cost.walk.toFixed(0)} ns/event here; generated \`fromBinary\`: ` +
       `${cost.full.toFixed(0)} ns/event; ${cost.eventBytes.toFixed(0)} bytes per event on the wire). ` +
+      `To more than ${COMPRESS_MAX_SUBSCRIBERS} live clients of a stream the hub sends each batch ` +
+      "of 1 KiB or more deflated once, for all of them (`deflated_events` in live.proto; " +
+      `${cost.deflatedBytes.toFixed(1)} bytes per event); to fewer, Bun's permessage-deflate ` +
+      "compresses per socket. A browser inflates its own copy on its own device (here inflate and " +
+      `walk cost ${cost.inflateWalk.toFixed(0)} ns/event); in the benchmark one machine plays all ` +
+      "the clients, so the sockets of a client process that receive byte-identical deflated frames " +
+      "share one inflate, and each socket still walks and checks its own events. " +
       `Client counts are interleaved; medians of ${RUNS} runs (full speed) and ${PACED.runs} (paced). ` +
       `The clients' sockets negotiated ${negotiated ? `\`${negotiated}\`` : "no extension"}. ` +
       "Everything shares one machine: the hub, the agent and the clients compete for its cores.",

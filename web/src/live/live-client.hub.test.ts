@@ -14,7 +14,8 @@ import { WorkerService } from "@gen/switchboard/v1/worker_pb.ts";
 import { WorkspaceService } from "@gen/switchboard/v1/workspace_pb.ts";
 import { FAKE_AGENT } from "../../../src/testing/clients.ts";
 import { tempDir } from "../../../src/testing/harness.ts";
-import { browser, startHub, until, type HubRun } from "../../../src/testing/hub.ts";
+import { COMPRESS_MAX_SUBSCRIBERS } from "../../../src/hub/live.ts";
+import { browser, liveSocket, startHub, until, type HubRun } from "../../../src/testing/hub.ts";
 import type { Api } from "../api/clients.ts";
 import { buildConversation } from "../conversation/items.ts";
 import { testApp } from "../testing/app.ts";
@@ -155,3 +156,74 @@ test("sign in, start the fake agent, prompt it and follow the stream live, acros
   expect(coldStream.events.length).toBe(stream.events.length);
   expect(contiguous(coldStream.events)).toBe(true);
 }, 90_000);
+
+test("on a stream with many viewers the hub's deflated batches reach the LiveClient whole and in order", async () => {
+  const hub = await startHub();
+  hubs.push(hub);
+  const { b, api, live } = webClient(hub);
+  await b
+    .client(AuthService)
+    .setup({ token: hub.setupToken!, name: "ada", password: "correct horse battery" });
+  const local = await until(
+    async () => (await api.workers.listWorkers({})).workers.find((w) => w.local && w.online),
+    10_000,
+    "local worker online",
+  );
+  const { workspace } = await api.workspaces.createWorkspace({
+    name: "many",
+    workerId: local!.id,
+    path: tempDir("web-many"),
+  });
+  const { agent } = await api.agents.startAgent({
+    workspaceId: workspace!.id,
+    kind: AgentKind.ACP,
+    command: FAKE_AGENT,
+  });
+  const streamId = agent!.streamId;
+  // Enough other viewers that the hub deflates batches once for all of them.
+  const others = await Promise.all(
+    Array.from({ length: COMPRESS_MAX_SUBSCRIBERS }, () => liveSocket(hub.url, b.jar)),
+  );
+  for (const s of others) s.subscribe(streamId, 0);
+  const events: Event[] = [];
+  let caughtUp = false;
+  live.subscribe(streamId, 0, {
+    onBatch: (batch) => {
+      events.push(...batch.events);
+      caughtUp ||= batch.live;
+    },
+  });
+  live.start();
+  await until(() => caughtUp, 10_000, "the LiveClient live");
+  await until(
+    () =>
+      others.every((s) => s.frames.some((f) => f.frame.case === "events" && f.frame.value.live)),
+    10_000,
+    "the other viewers live",
+  );
+  await until(
+    () => events.some((e) => e.kind === EventKind.AGENT_STATUS && e.json.includes('"idle"')),
+    15_000,
+    "agent idle",
+  );
+  await api.agents.prompt({
+    agentId: agent!.id,
+    idempotencyKey: crypto.randomUUID(),
+    promptJson: JSON.stringify([{ type: "text", text: "flood 3000" }]),
+  });
+  const finished = () => events.some((e) => e.kind === EventKind.TURN_FINISHED);
+  await until(finished, 30_000, "the flood's turn finished");
+  expect(live.state).toBe("open");
+  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  const chunks = events.filter((e) => e.json.includes('"agent_message_chunk"'));
+  expect(chunks).toHaveLength(3000);
+  expect(chunks.at(-1)!.json).toContain("m2999 ");
+  // The flood did come deflated, to every other viewer (and so to the LiveClient too).
+  await until(
+    () => others.every((s) => s.events(streamId).length === events.length),
+    10_000,
+    "the other viewers have it all",
+  );
+  for (const s of others) expect(s.wire).toContain("deflatedEvents");
+  for (const s of others) s.close();
+}, 60_000);
