@@ -77,9 +77,17 @@ export default defineConfig({
       output: {
         // Named, stable vendor chunks: they change less often than the app, so stay cached.
         codeSplitting: {
+          includeDependenciesRecursively: false,
           groups: [
             { name: "vue", test: /node_modules[\\/](@vue|vue|vue-router|pinia)[\\/]/ },
             { name: "rpc", test: /node_modules[\\/](@bufbuild|@connectrpc)[\\/]/ },
+            {
+              name: "shared",
+              test: (id) =>
+                /web[\\/]src[\\/](components|composables|layout|render)[\\/]/.test(id) &&
+                !/render[\\/](Diff\.vue|diff\.ts)/.test(id),
+              minShareCount: 2,
+            },
           ],
         },
       },
