@@ -263,3 +263,26 @@ test("a tool's long text output is folded; short text and inline images are show
   expect(w.find(".tool-content").text()).toContain("short note");
   expect(w.find(".tool-content img").attributes("src")).toBe("data:image/png;base64,iVBORw0KGgo=");
 });
+
+test("a tool's folded input is drawn only once opened, so it loads no highlighter before", async () => {
+  const w = mount(EventList, {
+    props: {
+      events: [
+        update({
+          sessionUpdate: "tool_call",
+          toolCallId: "t",
+          title: "Fetch",
+          kind: "fetch",
+          rawInput: { url: "https://example.com" },
+        }),
+      ],
+      canAnswer: false,
+    },
+  });
+  const input = w.find(".tool details.fold");
+  expect(input.find("summary").text()).toBe("Input");
+  expect(input.find(".code").exists()).toBe(false);
+  (input.element as HTMLDetailsElement).open = true;
+  await input.trigger("toggle");
+  expect(input.find(".code").text()).toContain('"url": "https://example.com"');
+});
