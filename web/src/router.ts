@@ -2,7 +2,13 @@
  * Routes. Every view is its own lazy chunk, so the first load carries only the shell. Pages
  * other than sign-in need a signed-in device; the guard sends the rest to /login.
  */
-import { createRouter, createWebHistory, type Router, type RouterHistory } from "vue-router";
+import {
+  createRouter,
+  createWebHistory,
+  type RouteLocationNormalized,
+  type Router,
+  type RouterHistory,
+} from "vue-router";
 import { useAuthStore } from "./stores/auth.ts";
 
 declare module "vue-router" {
@@ -91,6 +97,9 @@ export function createAppRouter(history: RouterHistory = createWebHistory()): Ro
 
   router.beforeEach(async (to) => {
     const auth = useAuthStore();
+    // The route's chunks start downloading now, beside the sign-in check, instead of after it:
+    // one round trip less on a phone's network. The router's own load later finds them loaded.
+    if (auth.status !== "signed-in") prefetch(to);
     try {
       await auth.init();
     } catch {
@@ -102,4 +111,15 @@ export function createAppRouter(history: RouterHistory = createWebHistory()): Ro
     return { name: "login", query: to.fullPath === "/" ? {} : { next: to.fullPath } };
   });
   return router;
+}
+
+/** Starts the lazy components of a route loading; errors are left to the router's own load. */
+export function prefetch(to: RouteLocationNormalized): void {
+  for (const record of to.matched) {
+    for (const c of Object.values(record.components ?? {})) {
+      // A lazy route component is a loader taking no arguments (a functional component takes props).
+      if (typeof c === "function" && c.length === 0)
+        void (c as () => Promise<unknown>)().catch(() => {});
+    }
+  }
 }
