@@ -15,6 +15,14 @@ export interface EventInput {
   actor?: string;
 }
 
+/**
+ * Acknowledged rows are deleted this long after the first ack since the last delete, all in one
+ * transaction: one DELETE per ack (a terminal flood has one every 64 KiB) was the worker's largest
+ * cost in bench:pty. Rows acked but not deleted yet are never sent again (the acked seq, kept in
+ * memory, says where sending starts); after a crash the hub ignores what it has already.
+ */
+export const TRIM_DELAY_MS = 100;
+
 interface StreamState {
   last: number;
   acked: number;
@@ -24,8 +32,12 @@ export class Outbox {
   private readonly streams = new Map<string, StreamState>();
   private pending: { streamId: string; event: Event }[] = [];
   private scheduled = false;
+  /** Streams with acked rows still stored, and the timer that deletes them. */
+  private readonly trimDue = new Set<string>();
+  private trimTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly insert: Statement;
   private readonly upsertStream: Statement;
+  private readonly deleteAcked: Statement;
   private readonly listeners = new Set<(streamId: string, events: Event[]) => void>();
 
   /** Opens the outbox on the worker's database (see worker-db.ts). */
@@ -36,6 +48,11 @@ export class Outbox {
     this.upsertStream = this.db.query(
       `INSERT INTO streams (stream_id, last_seq, acked_seq) VALUES (?1, ?2, ?3)
        ON CONFLICT DO UPDATE SET last_seq = max(last_seq, ?2), acked_seq = max(acked_seq, ?3)`,
+    );
+    this.deleteAcked = this.db.query("DELETE FROM outbox WHERE stream_id = ? AND seq <= ?");
+    // Rows acked before a crash but not deleted yet (see TRIM_DELAY_MS).
+    this.db.run(
+      `DELETE FROM outbox WHERE seq <= (SELECT acked_seq FROM streams s WHERE s.stream_id = outbox.stream_id)`,
     );
     for (const r of this.db
       .query("SELECT stream_id AS id, last_seq AS last, acked_seq AS acked FROM streams")
@@ -116,8 +133,11 @@ export class Outbox {
     const s = this.stream(streamId);
     if (seq <= s.acked) return;
     s.acked = Math.min(seq, s.last);
-    this.db.query("DELETE FROM outbox WHERE stream_id = ? AND seq <= ?").run(streamId, seq);
-    this.upsertStream.run(streamId, s.last, s.acked);
+    this.trimDue.add(streamId);
+    if (!this.trimTimer) {
+      this.trimTimer = setTimeout(() => this.trim(), TRIM_DELAY_MS);
+      this.trimTimer.unref();
+    }
   }
 
   /**
@@ -161,6 +181,29 @@ export class Outbox {
   /** Writes what is queued; the database's owner closes it. */
   close(): void {
     this.flush();
+    this.trim();
+  }
+
+  /** Deletes the acked rows of the streams acked since the last call, in one transaction. */
+  trim(): void {
+    if (this.trimTimer) clearTimeout(this.trimTimer);
+    this.trimTimer = null;
+    if (this.trimDue.size === 0) return;
+    const due = [...this.trimDue];
+    this.trimDue.clear();
+    try {
+      this.db.transaction(() => {
+        for (const id of due) {
+          const s = this.streams.get(id)!;
+          this.deleteAcked.run(id, s.acked);
+          this.upsertStream.run(id, s.last, s.acked);
+        }
+      })();
+    } catch (e) {
+      // The database was closed without close() (bun:sqlite throws a RangeError): the rows go
+      // when it is opened again, like after a crash.
+      if (!(e instanceof RangeError)) throw e;
+    }
   }
 
   private stream(id: string): StreamState {
