@@ -8,13 +8,14 @@
  */
 import type { Database } from "bun:sqlite";
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  encodeEventBatch,
+  encodeEventsFrame,
+  type EventBatchFields,
+} from "../common/event-wire.ts";
 import type { ServerWebSocket } from "bun";
 import type { Event } from "../gen/switchboard/v1/common_pb.ts";
-import {
-  ClientFrameSchema,
-  EventBatchSchema,
-  ServerFrameSchema,
-} from "../gen/switchboard/v1/live_pb.ts";
+import { ClientFrameSchema, ServerFrameSchema } from "../gen/switchboard/v1/live_pb.ts";
 import type { CommandSchema } from "../gen/switchboard/v1/link_pb.ts";
 import { EventKind, Role } from "../gen/switchboard/v1/common_pb.ts";
 import type { Caller } from "./caller.ts";
@@ -194,7 +195,7 @@ export class LiveHub {
     } else {
       this.server.publish(
         topicOf(streamId),
-        encodeServerFrame({ case: "events", value: batch }),
+        encodeEventsFrame(batch),
         !many && compressible(events),
       );
     }
@@ -301,10 +302,7 @@ export class LiveHub {
         set.add(ws);
       }
       const sent = ws.send(
-        encodeServerFrame({
-          case: "events",
-          value: { streamId, events: page, reset, live: caughtUp, headSeq: head },
-        }),
+        encodeEventsFrame({ streamId, events: page, reset, live: caughtUp, headSeq: head }),
         page.length > 0 && compressible(page),
       );
       reset = false;
@@ -334,8 +332,8 @@ export class LiveHub {
  * A batch protobuf-encoded and compressed with raw DEFLATE, once for every subscriber; null
  * when that would not pay (a small batch, one that does not shrink) or not fit the limit.
  */
-function deflateBatch(batch: MessageInitShape<typeof EventBatchSchema>): Uint8Array | null {
-  const encoded = toBinary(EventBatchSchema, create(EventBatchSchema, batch));
+function deflateBatch(batch: EventBatchFields): Uint8Array | null {
+  const encoded = encodeEventBatch(batch);
   if (encoded.length < DEFLATE_MIN_BYTES || encoded.length > MAX_INFLATED_BYTES) return null;
   // Bun.deflateSync writes raw DEFLATE (RFC 1951), what live.proto names; default level 6: on
   // a flood's batches it gives 14 times against level 1's 11, for 0.4 µs an event, and with
