@@ -65,3 +65,30 @@ test("the agent is read only while some live frontend has room", async () => {
   expect(v.taken()).toBeGreaterThan(PAUSE_AGENT_AT_BYTES);
   expect(mux.roomForAgent()).toBeNull();
 });
+
+test("an in-process frontend that says it is full holds the agent until it drains", async () => {
+  const mux = new Mux({ agent: { write: () => {} } });
+  // Takes everything at once, as the hub's own frontend does.
+  const f = mux.attach({ write: (d) => d.length, end() {} }, { name: "in-process" });
+  f.receive(enc({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: 1 } }));
+  mux.agentOutput(enc({ jsonrpc: "2.0", id: 1, result: { protocolVersion: 1 } }));
+  f.receive(
+    enc({ jsonrpc: "2.0", id: 2, method: "session/new", params: { cwd: "/", mcpServers: [] } }),
+  );
+  mux.agentOutput(enc({ jsonrpc: "2.0", id: 2, result: { sessionId: "s" } }));
+  await Promise.resolve();
+  expect(mux.roomForAgent()).toBeNull();
+
+  f.setFull(true);
+  const wait = mux.roomForAgent();
+  expect(wait).not.toBeNull();
+  let resumed = false;
+  void wait!.then(() => (resumed = true));
+  await Bun.sleep(20);
+  expect(resumed).toBe(false);
+
+  f.setFull(false);
+  await Promise.resolve();
+  expect(resumed).toBe(true);
+  expect(mux.roomForAgent()).toBeNull();
+});

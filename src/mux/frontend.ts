@@ -50,6 +50,11 @@ export class Frontend {
   readonly forwarded = new Map<JsonRpcId, number>();
   /** Ids of requests withdrawn from this frontend whose late answers are dropped quietly. */
   readonly withdrawn = new Set<JsonRpcId>();
+  /**
+   * Behind downstream of its transport (see setFull): counts as a frontend without room, so
+   * when every live frontend is behind the mux stops reading the agent.
+   */
+  full = false;
   private nextId = 0;
   private readonly outlet: Outlet;
   private readonly splitter: LineSplitter;
@@ -88,6 +93,17 @@ export class Frontend {
   drain(): void {
     this.outlet.flush();
     this.host.drained(this);
+  }
+
+  /**
+   * An in-process frontend whose transport takes everything at once says here whether what
+   * it took has gone on yet: full while its own consumer is behind (the hub has not
+   * acknowledged enough), then drained. The mux treats full like a queue past its mark.
+   */
+  setFull(full: boolean): void {
+    if (this.full === full) return;
+    this.full = full;
+    if (!full) this.host.drained(this);
   }
 
   /** Bytes waiting for the transport. */

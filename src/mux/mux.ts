@@ -33,9 +33,10 @@ import type { Sink } from "./outlet.ts";
 const COLLECT_EVERY_BYTES = 1024 * 1024;
 
 /**
- * When every live frontend has this much waiting, the mux stops reading the agent until one has
- * room: the pipe holds the backlog (and slows the agent) instead of the mux's memory, and
- * updates wait in one place instead of in every frontend's queue.
+ * When every live frontend has this much waiting (or says it is full, see Frontend.setFull),
+ * the mux stops reading the agent until one has room: the pipe holds the backlog (and slows the
+ * agent) instead of the mux's memory, and updates wait in one place instead of in every
+ * frontend's queue.
  */
 export const PAUSE_AGENT_AT_BYTES = 64 * 1024;
 
@@ -184,7 +185,7 @@ export class Mux {
     return this.room.promise;
   }
 
-  /** A frontend's transport took bytes: the agent may be read again. */
+  /** A frontend's transport took bytes, or it is no longer full: the agent may be read again. */
   drained(_f: Frontend): void {
     this.checkRoom();
   }
@@ -194,7 +195,7 @@ export class Mux {
     let live = 0;
     for (const f of this.frontends) {
       if (!f.live) continue;
-      if (f.queuedBytes < PAUSE_AGENT_AT_BYTES) return true;
+      if (!f.full && f.queuedBytes < PAUSE_AGENT_AT_BYTES) return true;
       live++;
     }
     return live === 0;

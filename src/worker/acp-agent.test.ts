@@ -11,6 +11,8 @@ import type { Mux } from "../mux/mux.ts";
 import { FAKE_AGENT } from "../testing/clients.ts";
 import { Cleanups, isRunning, waitFor } from "../testing/procs.ts";
 import { AcpAgent, NOT_RESUMED, type AcpAgentOptions } from "./acp-agent.ts";
+import { Outbox, WINDOW_EVENTS } from "./outbox.ts";
+import { openWorkerDb } from "./worker-db.ts";
 
 interface Ev {
   kind: EventKind;
@@ -478,4 +480,82 @@ test("a notice (a catalog entry's) is the message of the starting status", async
     actor: "agent",
   });
   expect(events[2]!.json).toEqual({ status: "idle" });
+});
+
+// ---------------------------------------------------------------- back-pressure from the hub
+
+const FLOOD = 20_000;
+
+/** An agent whose events are numbered into an outbox, as the worker's host does. */
+async function startedWithOutbox(linkUp: boolean) {
+  const box = new Outbox(openWorkerDb(":memory:"));
+  box.setLinkUp(linkUp);
+  const pressure = box.pressure("a1");
+  let everFull = false;
+  pressure.onChange((full) => (everFull ||= full));
+  const t = startAgent({ pressure, env: { FAKE_AGENT_RAW_FLOOD: "1" } }, (e) =>
+    box.append("a1", e.kind, { json: e.json, actor: e.actor }),
+  );
+  await t.agent.start();
+  await t.until((e) => shape(e).endsWith("available_commands_update"), "available commands");
+  return { ...t, box, pressure, everFull: () => everFull };
+}
+
+/** Polls until `count` stops moving (the same over three polls 100 ms apart). */
+async function settled(count: () => number): Promise<number> {
+  let last = -1;
+  let same = 0;
+  while (same < 3) {
+    await Bun.sleep(100);
+    const now = count();
+    same = now === last ? same + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
+/** The flood's chunks in the order they were emitted: m0, m1, … */
+const floodIndexes = (events: Ev[]) =>
+  events
+    .map(chunkText)
+    .filter((t): t is string => t !== null && /^m\d+ t=/.test(t))
+    .map((t) => Number(t.slice(1, t.indexOf(" "))));
+
+test("with the hub not acking, the agent is not read past the window; acks then bring all of it once, in order", async () => {
+  const { agent, events, box, pressure, of } = await startedWithOutbox(true);
+  await agent.prompt(text(`flood ${FLOOD}`), "alice");
+  await waitFor(() => pressure.full, "a full window");
+  const held = await settled(() => events.length);
+  // Held: a read or two past the window (the chunk being handled when it filled), no more.
+  expect(box.unackedSize("a1").events).toBe(box.lastSeq("a1"));
+  expect(floodIndexes(events).length).toBeGreaterThan(WINDOW_EVENTS - 10);
+  expect(floodIndexes(events).length).toBeLessThan(FLOOD / 4);
+  expect(of(EventKind.TURN_FINISHED)).toHaveLength(0);
+  expect(agent.mux!.roomForAgent()).not.toBeNull();
+  expect(events.length).toBe(held);
+
+  // The hub acks each stored batch, and what was stored before: reading resumes.
+  box.onStored((id, stored) => setImmediate(() => box.ack(id, stored.at(-1)!.seq)));
+  box.flush();
+  box.ack("a1", box.lastSeq("a1"));
+  await waitFor(() => of(EventKind.TURN_FINISHED).length === 1, "the flood's end", 30_000);
+  expect(floodIndexes(events)).toEqual(Array.from({ length: FLOOD }, (_, i) => i));
+  expect(of(EventKind.TURN_FINISHED)[0]!.json).toEqual({ stopReason: "end_turn" });
+  await waitFor(() => !pressure.full, "the last acks");
+});
+
+test("with the link down the agent is not held: the flood goes on into the outbox unacked", async () => {
+  const { agent, events, box, of, everFull } = await startedWithOutbox(false);
+  await agent.prompt(text(`flood ${FLOOD}`), "alice");
+  await waitFor(() => of(EventKind.TURN_FINISHED).length === 1, "the flood's end", 30_000);
+  expect(floodIndexes(events)).toEqual(Array.from({ length: FLOOD }, (_, i) => i));
+  box.flush();
+  expect(box.unackedSize("a1").events).toBe(box.lastSeq("a1"));
+  expect(box.unackedSize("a1").events).toBeGreaterThan(FLOOD);
+  expect(everFull()).toBe(false);
+  // The link comes up with all of it unacked: held until the resend is acked.
+  box.setLinkUp(true);
+  expect(everFull()).toBe(true);
+  box.ack("a1", box.lastSeq("a1"));
+  expect(box.pressure("a1").full).toBe(false);
 });

@@ -23,6 +23,7 @@ import { EXT, Mux, type AgentExit } from "../mux/mux.ts";
 import { PERMISSION_RESOLVED } from "../mux/permissions.ts";
 import { AttachPoint } from "./attach-point.ts";
 import { MuxPeer } from "./mux-peer.ts";
+import type { StreamPressure } from "./outbox.ts";
 import { Permissions, type PermissionAnswer } from "./permission-requests.ts";
 
 /** How long the agent gets to answer initialize, then session/new (npx may download first). */
@@ -73,6 +74,11 @@ export interface AcpAgentOptions {
   onSession?: (sessionId: string) => void;
   /** Told to the user as the message of the first status, "starting" (a catalog entry's notice). */
   notice?: string;
+  /**
+   * The stream's window at the outbox: while it is full (the hub has not acknowledged enough)
+   * the hub's frontend tells the mux so, and the agent is not read, as for a slow editor.
+   */
+  pressure?: StreamPressure;
 }
 
 export type AgentStatusName = "starting" | "idle" | "working" | "waiting" | "stopped" | "failed";
@@ -101,6 +107,8 @@ export class AcpAgent {
   private ended: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
   private readonly permissions: Permissions;
+  /** Stops following the outbox's window (see AcpAgentOptions.pressure). */
+  private unwatch: (() => void) | null = null;
 
   constructor(opts: AcpAgentOptions) {
     this.opts = opts;
@@ -174,6 +182,12 @@ export class AcpAgent {
       request: (r) => this.onRequest(r),
       log: (l) => this.log(l),
     });
+    const { pressure } = this.opts;
+    if (pressure) {
+      const frontend = this.peer.frontend;
+      frontend.setFull(pressure.full);
+      this.unwatch = pressure.onChange((full) => frontend.setFull(full));
+    }
     this.ended = this.proc.exited.then((exit) => this.onExit(exit));
     const timeout = this.opts.startTimeoutMs ?? START_TIMEOUT_MS;
     try {
@@ -423,6 +437,8 @@ export class AcpAgent {
   private async onExit(exit: AgentExit): Promise<void> {
     // Set first: the mux now fails what waits on the agent, and those answers read it.
     this.exit = exit;
+    this.unwatch?.();
+    this.unwatch = null;
     // Attached editors get the exit notice first (their connections end with it).
     this._mux!.agentExited(exit);
     this.closeAttachPoint();

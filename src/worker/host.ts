@@ -184,6 +184,7 @@ export class AgentHost {
             resume: sessionId ? { sessionId } : undefined,
             onSession: (id) => this.opts.store.setSession(spec.agentId, id),
             notice: notice || undefined,
+            pressure: this.opts.outbox.pressure(spec.agentId),
             // For editors on this machine: the name to attach by, the entry's workspace.
             name: spec.name,
             workspaceId: spec.workspaceId,

@@ -91,6 +91,8 @@ export class WorkerLink {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.ws?.close(1000, "worker stopping");
     this.ws = null;
+    this.welcomed = false;
+    this.opts.outbox.setLinkUp(false);
   }
 
   private dial(): void {
@@ -125,6 +127,8 @@ export class WorkerLink {
       if (this.ws !== ws) return;
       this.ws = null;
       this.welcomed = false;
+      // Nothing can be acked now: the agents are no longer held for the hub (outbox.ts).
+      this.opts.outbox.setLinkUp(false);
       if (this.heartbeat) clearInterval(this.heartbeat);
       this.opts.onState?.("offline");
       if (this.stopped) return;
@@ -160,6 +164,7 @@ export class WorkerLink {
     this.workerId = w.workerId;
     for (const h of w.heads) this.opts.outbox.adoptHead(h.streamId, h.seq);
     this.welcomed = true;
+    this.opts.outbox.setLinkUp(true);
     this.attempt = 0;
     this.opts.onState?.("online");
     this.opts.onWelcome?.(w);

@@ -16,6 +16,32 @@ export interface EventInput {
 }
 
 /**
+ * The window of a stream's unacknowledged events: past either bound, while the link is up, the
+ * stream is full and its agent waits (it is no longer read; its pipe holds the rest); once acks
+ * bring it under both low-water marks it is drained. Chosen by measurement (bench:hub, one
+ * client, full-speed flood): 2,048 events keep the rate of an unbounded queue when reading
+ * resumes at 7/8 of it (resuming at half cost about 15 %, and 4,096 or 8,192 did not win it
+ * back), while the queue behind the hub stays a few tens of ms long. 2 MiB bounds large events.
+ */
+export const WINDOW_EVENTS = 2_048;
+export const WINDOW_BYTES = 2 * 1024 * 1024;
+/** Drained again at this share of the window: read on in short runs, the hub never runs dry. */
+export const LOW_WATER = 0.875;
+
+export interface OutboxOptions {
+  /** The window, by count and bytes (tests narrow it). */
+  windowEvents?: number;
+  windowBytes?: number;
+}
+
+/** Whether a stream's window is full; the agent's driver holds its agent while it is. */
+export interface StreamPressure {
+  readonly full: boolean;
+  /** `fn` hears every change; returns its removal. */
+  onChange(fn: (full: boolean) => void): () => void;
+}
+
+/**
  * Acknowledged rows are deleted this long after the first ack since the last delete, all in one
  * transaction: one DELETE per ack (a terminal flood has one every 64 KiB) was the worker's largest
  * cost in bench:pty. Rows acked but not deleted yet are never sent again (the acked seq, kept in
@@ -26,6 +52,15 @@ export const TRIM_DELAY_MS = 100;
 interface StreamState {
   last: number;
   acked: number;
+  /**
+   * Sizes of the events numbered since this process opened the outbox and not yet acked, as
+   * seq, bytes pairs in order from `head` (what an earlier run left counts by number only).
+   */
+  sizes: number[];
+  head: number;
+  bytes: number;
+  full: boolean;
+  watchers: Set<(full: boolean) => void>;
 }
 
 export class Outbox {
@@ -40,8 +75,18 @@ export class Outbox {
   private readonly deleteAcked: Statement;
   private readonly listeners = new Set<(streamId: string, events: Event[]) => void>();
 
+  /** The link is up (welcomed): only then can a full window be acked, so only then it holds. */
+  private linkUp = false;
+  private readonly windowEvents: number;
+  private readonly windowBytes: number;
+
   /** Opens the outbox on the worker's database (see worker-db.ts). */
-  constructor(readonly db: Database) {
+  constructor(
+    readonly db: Database,
+    opts: OutboxOptions = {},
+  ) {
+    this.windowEvents = opts.windowEvents ?? WINDOW_EVENTS;
+    this.windowBytes = opts.windowBytes ?? WINDOW_BYTES;
     this.insert = this.db.query(
       "INSERT OR REPLACE INTO outbox (stream_id, seq, time, kind, json, data, actor) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
@@ -61,7 +106,7 @@ export class Outbox {
       last: number;
       acked: number;
     }[]) {
-      this.streams.set(r.id, { last: r.last, acked: r.acked });
+      this.streams.set(r.id, newState(r.last, r.acked));
     }
   }
 
@@ -87,6 +132,10 @@ export class Outbox {
       actor: input.actor ?? "",
     });
     this.pending.push({ streamId, event });
+    const size = event.json.length + event.data.length;
+    s.sizes.push(event.seq, size);
+    s.bytes += size;
+    if (!s.full && this.linkUp && this.over(s, 1)) this.setFull(s, true);
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -137,6 +186,59 @@ export class Outbox {
     if (!this.trimTimer) {
       this.trimTimer = setTimeout(() => this.trim(), TRIM_DELAY_MS);
       this.trimTimer.unref();
+    }
+    forgetSizes(s);
+    if (s.full && !this.over(s, LOW_WATER)) this.setFull(s, false);
+  }
+
+  /**
+   * The link says whether it is up. While it is down nothing can be acked, so no stream is held
+   * on this account: the agents go on and their events wait here, on disk, for the link (a hub
+   * restart must not freeze every agent). Once it is up again a stream past its window is full
+   * until the resend is acked.
+   */
+  setLinkUp(up: boolean): void {
+    if (this.linkUp === up) return;
+    this.linkUp = up;
+    for (const s of this.streams.values()) {
+      const full = up && this.over(s, 1);
+      if (s.full !== full) this.setFull(s, full);
+    }
+  }
+
+  /** A stream's window, for its agent's driver. */
+  pressure(streamId: string): StreamPressure {
+    const s = this.stream(streamId);
+    return {
+      get full() {
+        return s.full;
+      },
+      onChange(fn) {
+        s.watchers.add(fn);
+        return () => void s.watchers.delete(fn);
+      },
+    };
+  }
+
+  /** Unacknowledged events and bytes of a stream (bytes: of those numbered by this process). */
+  unackedSize(streamId: string): { events: number; bytes: number } {
+    const s = this.streams.get(streamId);
+    return s ? { events: s.last - s.acked, bytes: s.bytes } : { events: 0, bytes: 0 };
+  }
+
+  /** Past the window scaled by `scale` (1: the high mark; LOW_WATER: the low one). */
+  private over(s: StreamState, scale: number): boolean {
+    return s.last - s.acked > this.windowEvents * scale || s.bytes > this.windowBytes * scale;
+  }
+
+  private setFull(s: StreamState, full: boolean): void {
+    s.full = full;
+    for (const fn of [...s.watchers]) {
+      try {
+        fn(full);
+      } catch {
+        // A watcher's failure is its own; the window's state stands.
+      }
     }
   }
 
@@ -208,7 +310,29 @@ export class Outbox {
 
   private stream(id: string): StreamState {
     let s = this.streams.get(id);
-    if (!s) this.streams.set(id, (s = { last: 0, acked: 0 }));
+    if (!s) this.streams.set(id, (s = newState(0, 0)));
     return s;
   }
+}
+
+function newState(last: number, acked: number): StreamState {
+  return { last, acked, sizes: [], head: 0, bytes: 0, full: false, watchers: new Set() };
+}
+
+/** Drops the sizes of the events acked now. */
+function forgetSizes(s: StreamState): void {
+  const { sizes } = s;
+  let i = s.head;
+  while (i < sizes.length && sizes[i]! <= s.acked) {
+    s.bytes -= sizes[i + 1]!;
+    i += 2;
+  }
+  if (i === sizes.length) {
+    s.sizes = [];
+    s.head = 0;
+    s.bytes = 0;
+  } else if (i > 4096) {
+    s.sizes = sizes.slice(i);
+    s.head = 0;
+  } else s.head = i;
 }
