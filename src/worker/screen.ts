@@ -84,11 +84,12 @@ export class Screen {
     if (this.closed || data.length === 0) return;
     this.waitForBacklog();
     this.fed += data.length;
-    screenThread().postMessage({
-      t: "feed",
-      id: this.id,
-      data: data.slice(),
-    } satisfies ScreenRequest);
+    // One copy, handed over rather than cloned again. (Not data.slice(): for a Buffer, such as
+    // a PTY read, that is a view of the same memory, which the transfer would take away.)
+    const copy = new Uint8Array(data);
+    screenThread().postMessage({ t: "feed", id: this.id, data: copy } satisfies ScreenRequest, [
+      copy.buffer,
+    ]);
   }
 
   resize(cols: number, rows: number): void {
