@@ -1577,9 +1577,11 @@ async function main(): Promise<void> {
     if (!targets[1]!.met) {
       out.push(
         "Latency at full speed is queueing: the agent writes faster than the hub takes its updates " +
-          `in, so with 100 clients the last ones wait (agent→worker p99 ${ms(c100.agentToWorkerP99)}, ` +
-          `worker→stored up to ${ms(c100.storeLagMax)}); paced at ${PACED.rate.toLocaleString("en-US")}/s ` +
-          `the same 100 clients see p99 ${ms(sp.p99)}.`,
+          "in. The worker holds the agent once the hub is a window of events behind (back-pressure " +
+          "from the hub's acks), so most of the wait is in the agent's pipe, before the worker " +
+          `stamps an event (agent→worker p99 ${ms(c100.agentToWorkerP99)}), and the rest between ` +
+          `the worker and the clients (worker→stored up to ${ms(c100.storeLagMax)}); paced at ` +
+          `${PACED.rate.toLocaleString("en-US")}/s the same 100 clients see p99 ${ms(sp.p99)}.`,
       );
     }
     return out;
