@@ -32,6 +32,12 @@ export const MAX_SUBSCRIPTIONS = 256;
  */
 export const LIVE_BEHIND_BYTES = 4 * 1024 * 1024;
 /**
+ * The same for terminal output, whose events are up to 64 KiB: 4 MiB is 64 of them, a burst of
+ * link frames published in one turn while the client waits for a core, and replaying from the
+ * log then cost the hub more than sending (bench:pty). Still a quarter of the hard limit.
+ */
+export const LIVE_BEHIND_TERMINAL_BYTES = 16 * 1024 * 1024;
+/**
  * Bun deflates a publish once per subscriber, not once for all: with 1,000 subscribers that
  * took the hub's thread 10 times longer than sending (bench:hub). Past this many live
  * subscribers a stream's batches are deflated by the hub, once, as ServerFrame.deflated_events.
@@ -177,8 +183,9 @@ export class LiveHub {
     // Behind ones leave the topic before the publish and replay after it (the replay reads
     // this batch from the log; starting it first would let it rejoin and get the batch twice).
     const behind: LiveSocket[] = [];
+    const limit = compressible(events) ? LIVE_BEHIND_BYTES : LIVE_BEHIND_TERMINAL_BYTES;
     for (const ws of this.liveSubs.get(streamId) ?? []) {
-      if (ws.getBufferedAmount() > LIVE_BEHIND_BYTES) {
+      if (ws.getBufferedAmount() > limit) {
         this.leaveLive(ws, streamId);
         behind.push(ws);
       }
