@@ -1794,8 +1794,8 @@ async function main(): Promise<void> {
         `${pct(shareOf(h, /^protobuf/))} in protobuf` +
         (replay >= 0.01
           ? `, and ${pct(replay)} replaying from its log to the one client, whose socket had over ` +
-            `LIVE_BEHIND_BYTES (4 MiB) queued (a burst of link frames is published in one turn, ` +
-            `faster than loopback drains)`
+            `LIVE_BEHIND_TERMINAL_BYTES (16 MiB) queued (a burst of link frames is published in one ` +
+            `turn, faster than the client drains)`
           : "") +
         "."
       : "";
@@ -1813,8 +1813,8 @@ async function main(): Promise<void> {
     why.push(
       `**Where the time goes.** ${arch} Per MB of output the direct read takes ` +
         `${f1(msPerMB(direct))} ms; TerminalAgent alone (one process, events dropped) ` +
-        `${f1(msPerMB(agentRate))} ms, because @xterm/headless parses every byte synchronously in ` +
-        `the output path (${f1(emuMsPerMB)} ms per MB on its own, ${pct(emuShare)} of the hub path's ` +
+        `${f1(msPerMB(agentRate))} ms, because @xterm/headless parses every byte (on a thread of its ` +
+        `own, but on the same two cores: ${f1(emuMsPerMB)} ms per MB on its own, ${pct(emuShare)} of the hub path's ` +
         `${f1(msPerMB(hubRate))} ms) and a snapshot costs ${ms(serMs)} to serialise; with the outbox ` +
         `and link encoding it is ${f1(msPerMB(outboxRate))} ms; the link, the hub's event log (a ` +
         `second SQLite insert of every byte) and the publish add the rest.${profiled} The stages ` +
@@ -1823,12 +1823,11 @@ async function main(): Promise<void> {
         `${pct(med(cat.hub, (r) => r.catCpu / r.r.ms))} of the time on the hub path, ` +
         `${pct(med(cat.direct, (r) => r.catCpu / r.r.ms))} when read directly).` +
         (deflate
-          ? ` In this tree the hub offers permessage-deflate on its WebSockets (the live socket ` +
-            `negotiated "${liveExt}", as a browser's does): the hub deflates each live batch, and ` +
-            `Bun's WebSocket client, once deflate is negotiated, deflates every message it sends, so ` +
-            `every link frame of the worker is deflated and inflated too; moving the output over a ` +
-            `loopback WebSocket took ${f1(msPerMB(wsDeflateRate))} ms per MB with deflate against ` +
-            `${f1(msPerMB(wsPlainRate))} ms without (table above), and the output crosses two sockets.`
+          ? ` The hub offers permessage-deflate on its WebSockets (the live socket negotiated ` +
+            `"${liveExt}", as a browser's does), but terminal batches are published uncompressed and ` +
+            `the worker's link declines it (with it, Bun's client deflates every message it sends: ` +
+            `moving the output over a loopback WebSocket took ${f1(msPerMB(wsDeflateRate))} ms per MB ` +
+            `with deflate against ${f1(msPerMB(wsPlainRate))} ms without, table above).`
           : "") +
         ` WeTTY does far less per byte: it forwards node-pty's reads as strings, 2 ms or 512 KiB ` +
         `at a time, uncompressed, and stores and parses nothing.`,
@@ -1839,14 +1838,14 @@ async function main(): Promise<void> {
       {
         gain: noEmu / noEmuBase,
         text:
-          `take the emulator off the output path: keep the output since the last snapshot and ` +
-          `parse it only when a snapshot is due or asked for, or on another thread than the one ` +
-          `that reads the PTY (it costs ${f1(emuMsPerMB)} ms per MB against ${f1(msPerMB(direct))} ` +
+          `parse less: the emulator is on a thread of its own but uses the same two cores; skip ` +
+          `parsing runs of plain text that scroll out of the scrollback anyway, or parse only when ` +
+          `a snapshot is due (it costs ${f1(emuMsPerMB)} ms per MB against ${f1(msPerMB(direct))} ` +
           `ms for reading the PTY; patched out, ${Number.isNaN(noEmuLocal) ? "with the worker in a process of its own " : ""}` +
           `${rateText(noEmu)} instead of ${rateText(noEmuBase)}, ${(noEmu / noEmuBase).toFixed(2)}×)`,
       },
     ];
-    if (deflate)
+    if (deflate && noDeflateLocal / hubRate > 1.1)
       items.push({
         gain: noDeflateLocal / hubRate,
         text:
