@@ -24,6 +24,11 @@ export const BACKOFF_FIRST_MS = 250;
 export const BACKOFF_MAX_MS = 15_000;
 /** Events per resend frame, and bytes queued on the socket before sending waits. */
 const RESEND_PAGE = 1_000;
+/**
+ * A resent page's payload bound: 1,000 terminal events of 64 KiB would pass the hub's 64 MiB
+ * frame limit, and a refused page would be resent for ever.
+ */
+export const RESEND_PAGE_BYTES = 8 * 1024 * 1024;
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 /** An error a command handler throws to answer with a Connect code. */
@@ -183,7 +188,7 @@ export class WorkerLink {
         for (const b of this.opts.outbox.backlog()) {
           const from = Math.max(b.acked, this.sent.get(b.streamId) ?? 0);
           if (from >= b.last) continue;
-          const events = this.opts.outbox.unacked(b.streamId, from, RESEND_PAGE);
+          const events = this.opts.outbox.unacked(b.streamId, from, RESEND_PAGE, RESEND_PAGE_BYTES);
           if (events.length === 0) continue;
           this.sendEvents(b.streamId, events);
           sentAny = true;

@@ -83,3 +83,18 @@ test("an adopted head past what the worker numbered counts nothing as unacked", 
   expect(p.full).toBe(false);
   expect(box.unackedSize("s")).toEqual({ events: 0, bytes: 0 });
 });
+
+test("a resend page stops at its byte bound, but always holds at least one event", () => {
+  const box = new Outbox(openWorkerDb(":memory:"));
+  const mib = new Uint8Array(1024 * 1024);
+  for (let i = 0; i < 10; i++) box.append("t", EventKind.TERMINAL_OUTPUT, { data: mib });
+  box.flush();
+  const page = box.unacked("t", 0, 1_000, 3.5 * 1024 * 1024);
+  expect(page.map((e) => e.seq)).toEqual([1, 2, 3]);
+  // The next page starts where that one stopped.
+  expect(box.unacked("t", 3, 1_000, 3.5 * 1024 * 1024).map((e) => e.seq)).toEqual([4, 5, 6]);
+  // An event larger than the bound still goes, alone.
+  expect(box.unacked("t", 6, 1_000, 1024).map((e) => e.seq)).toEqual([7]);
+  // Without a bound, the count limits.
+  expect(box.unacked("t", 0, 4).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+});

@@ -255,14 +255,27 @@ export class Outbox {
     this.ack(streamId, hubHead);
   }
 
-  /** Unacknowledged events of a stream after `afterSeq`, oldest first, at most `limit`. */
-  unacked(streamId: string, afterSeq: number, limit: number): Event[] {
+  /**
+   * Unacknowledged events of a stream after `afterSeq`, oldest first: at most `limit` events
+   * and, past the first, at most `maxBytes` of payload (json and data), so a page of large
+   * terminal events stays far below the hub's frame limit.
+   */
+  unacked(streamId: string, afterSeq: number, limit: number, maxBytes = Infinity): Event[] {
     const rows = this.db
       .query(
         `SELECT ${EVENT_COLUMNS} FROM outbox WHERE stream_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
       )
-      .all(streamId, afterSeq, limit) as EventRow[];
-    return rows.map(eventFromRow);
+      .iterate(streamId, afterSeq, limit) as IterableIterator<EventRow>;
+    const events: Event[] = [];
+    let bytes = 0;
+    for (const row of rows) {
+      const e = eventFromRow(row);
+      const size = e.json.length + e.data.length;
+      if (events.length > 0 && bytes + size > maxBytes) break;
+      events.push(e);
+      bytes += size;
+    }
+    return events;
   }
 
   /** Streams with events the hub has not acknowledged, with the last acknowledged seq. */
