@@ -8,7 +8,13 @@ import {
   type AnswerPermissionRequest,
   type PromptRequest,
 } from "@gen/switchboard/v1/agent_pb.ts";
-import { AgentStatus, EventKind, EventSchema, Role } from "@gen/switchboard/v1/common_pb.ts";
+import {
+  AgentKind,
+  AgentStatus,
+  EventKind,
+  EventSchema,
+  Role,
+} from "@gen/switchboard/v1/common_pb.ts";
 import { WorkspaceSchema, WorkspaceService } from "@gen/switchboard/v1/workspace_pb.ts";
 import { testApp } from "../testing/app.ts";
 import { BADGE_LABEL, badgeOf, useAgentsStore } from "./agents.ts";
@@ -23,6 +29,10 @@ test("badges: working, waiting for you, finished, failed (and the quieter ones)"
   expect(BADGE_LABEL[badgeOf(AgentStatus.WORKING)]).toBe("working");
   expect(BADGE_LABEL[badgeOf(AgentStatus.WAITING)]).toBe("waiting for you");
   expect(BADGE_LABEL[badgeOf(AgentStatus.IDLE)]).toBe("finished");
+  expect(BADGE_LABEL[badgeOf(AgentStatus.IDLE, AgentKind.ACP)]).toBe("finished");
+  // A shell waiting for a command is running, not finished.
+  expect(BADGE_LABEL[badgeOf(AgentStatus.IDLE, AgentKind.TERMINAL)]).toBe("running");
+  expect(BADGE_LABEL[badgeOf(AgentStatus.STOPPED, AgentKind.TERMINAL)]).toBe("stopped");
   expect(BADGE_LABEL[badgeOf(AgentStatus.FAILED)]).toBe("failed");
   expect(BADGE_LABEL[badgeOf(AgentStatus.STOPPED)]).toBe("stopped");
   expect(BADGE_LABEL[badgeOf(AgentStatus.STARTING)]).toBe("starting");

@@ -17,25 +17,31 @@ const listKey = (workspaceId: string) => `agents:${workspaceId}`;
 const SEEN_KEY = "seen";
 
 /** working / waiting for you / finished / failed, and the quieter ones. */
-export type Badge = "starting" | "working" | "waiting" | "finished" | "stopped" | "failed";
+export type Badge =
+  "starting" | "working" | "waiting" | "finished" | "running" | "stopped" | "failed";
 
 export const BADGE_LABEL: Record<Badge, string> = {
   starting: "starting",
   working: "working",
   waiting: "waiting for you",
   finished: "finished",
+  running: "running",
   stopped: "stopped",
   failed: "failed",
 };
 
-export function badgeOf(status: AgentStatus): Badge {
+/**
+ * An idle ACP agent has finished its turn; an idle terminal program is simply running (a
+ * shell waiting for a command has not finished anything).
+ */
+export function badgeOf(status: AgentStatus, kind?: AgentKind): Badge {
   switch (status) {
     case AgentStatus.WORKING:
       return "working";
     case AgentStatus.WAITING:
       return "waiting";
     case AgentStatus.IDLE:
-      return "finished";
+      return kind === AgentKind.TERMINAL ? "running" : "finished";
     case AgentStatus.STOPPED:
       return "stopped";
     case AgentStatus.FAILED:
@@ -45,11 +51,11 @@ export function badgeOf(status: AgentStatus): Badge {
   }
 }
 
-/** What to start: a catalog entry, or a command of a kind. */
 /** An ACP content block the composer sends: text, or an image as base64 with its MIME type. */
 export type PromptBlock =
   { type: "text"; text: string } | { type: "image"; data: string; mimeType: string };
 
+/** What to start: a catalog entry, or a command of a kind. */
 export type StartSpec =
   | { catalogId: string; name?: string }
   | { command: string[]; kind: AgentKind; name?: string; cols?: number; rows?: number };
