@@ -4,13 +4,8 @@
  * batches, frames go as before. Every subscriber gets every event once, in order, either way.
  */
 import { afterEach, expect, test } from "bun:test";
-import { AgentService } from "../gen/switchboard/v1/agent_pb.ts";
-import { AuthService } from "../gen/switchboard/v1/auth_pb.ts";
 import { AgentKind, EventKind } from "../gen/switchboard/v1/common_pb.ts";
-import { WorkerService } from "../gen/switchboard/v1/worker_pb.ts";
-import { WorkspaceService } from "../gen/switchboard/v1/workspace_pb.ts";
-import { tempDir } from "../testing/harness.ts";
-import { browser, liveSocket, rawWorker, startHub, until, type HubRun } from "../testing/hub.ts";
+import { hubWithRawWorker, liveSocket, rawWorker, until, type HubRun } from "../testing/hub.ts";
 import { COMPRESS_MAX_SUBSCRIBERS, DEFLATE_MIN_BYTES } from "./live.ts";
 
 const hubs: HubRun[] = [];
@@ -20,32 +15,9 @@ afterEach(async () => {
 
 /** A hub with a hand-driven worker and `n` ACP agents' streams on it. */
 async function sessionStreams(n: number) {
-  const hub = await startHub({ args: ["--no-local-worker"] });
+  const { hub, b, worker, agents } = await hubWithRawWorker();
   hubs.push(hub);
-  const b = browser(hub.url);
-  await b
-    .client(AuthService)
-    .setup({ token: hub.setupToken!, name: "ada", password: "long enough pw" });
-  const { key } = await b.client(WorkerService).createWorkerKey({});
-  const { credential, workerId } = await b.client(WorkerService).registerWorker({ key });
-  const worker = await rawWorker(hub.url, credential);
-  worker.hello();
-  await until(
-    async () => (await b.client(WorkerService).listWorkers({})).workers[0]?.online,
-    5_000,
-    "online",
-  );
-  const { workspace } = await b
-    .client(WorkspaceService)
-    .createWorkspace({ name: "t", workerId, path: tempDir("ws") });
-  const streams: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const { agent } = await b
-      .client(AgentService)
-      .startAgent({ workspaceId: workspace!.id, kind: AgentKind.ACP, command: ["some-agent"] });
-    streams.push(agent!.streamId);
-  }
-  return { hub, b, worker, streams };
+  return { hub, b, worker, streams: await agents(n, AgentKind.ACP, ["some-agent"]) };
 }
 
 /** Session updates as an agent streams its answer: repetitive JSON, ~200 bytes each. */

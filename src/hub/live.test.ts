@@ -4,16 +4,11 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { AgentService } from "../gen/switchboard/v1/agent_pb.ts";
-import { AuthService } from "../gen/switchboard/v1/auth_pb.ts";
 import { AgentKind, EventKind } from "../gen/switchboard/v1/common_pb.ts";
 import { ClientFrameSchema } from "../gen/switchboard/v1/live_pb.ts";
-import { WorkerService } from "../gen/switchboard/v1/worker_pb.ts";
-import { WorkspaceService } from "../gen/switchboard/v1/workspace_pb.ts";
 import { join } from "node:path";
 import { BUN, ROOT } from "../testing/clients.ts";
-import { tempDir } from "../testing/harness.ts";
-import { browser, liveSocket, rawWorker, startHub, until, type HubRun } from "../testing/hub.ts";
+import { hubWithRawWorker, liveSocket, until, type HubRun } from "../testing/hub.ts";
 import { MAX_CLIENT_FRAME_BYTES, SNAPSHOT_AFTER_BYTES } from "./live.ts";
 
 const hubs: HubRun[] = [];
@@ -22,28 +17,10 @@ afterEach(async () => {
 });
 
 async function terminalStream() {
-  const hub = await startHub({ args: ["--no-local-worker"] });
+  const { hub, b, worker, agents } = await hubWithRawWorker();
   hubs.push(hub);
-  const b = browser(hub.url);
-  await b
-    .client(AuthService)
-    .setup({ token: hub.setupToken!, name: "ada", password: "long enough pw" });
-  const { key } = await b.client(WorkerService).createWorkerKey({});
-  const { credential, workerId } = await b.client(WorkerService).registerWorker({ key });
-  const worker = await rawWorker(hub.url, credential);
-  worker.hello();
-  await until(
-    async () => (await b.client(WorkerService).listWorkers({})).workers[0]?.online,
-    5_000,
-    "online",
-  );
-  const { workspace } = await b
-    .client(WorkspaceService)
-    .createWorkspace({ name: "t", workerId, path: tempDir("ws") });
-  const { agent } = await b
-    .client(AgentService)
-    .startAgent({ workspaceId: workspace!.id, kind: AgentKind.TERMINAL, command: ["bash"] });
-  return { hub, b, worker, stream: agent!.streamId };
+  const [stream] = await agents(1, AgentKind.TERMINAL, ["bash"]);
+  return { hub, b, worker, stream: stream! };
 }
 
 test("a terminal client far behind gets the newest snapshot and the tail; one close by gets every byte", async () => {

@@ -19,7 +19,11 @@ import {
   ServerFrameSchema,
   type ServerFrame,
 } from "../gen/switchboard/v1/live_pb.ts";
-import type { Event, EventSchema } from "../gen/switchboard/v1/common_pb.ts";
+import { AgentService } from "../gen/switchboard/v1/agent_pb.ts";
+import { AuthService } from "../gen/switchboard/v1/auth_pb.ts";
+import type { AgentKind, Event, EventSchema } from "../gen/switchboard/v1/common_pb.ts";
+import { WorkerService } from "../gen/switchboard/v1/worker_pb.ts";
+import { WorkspaceService } from "../gen/switchboard/v1/workspace_pb.ts";
 import { HubFrameSchema, WorkerFrameSchema, type Command } from "../gen/switchboard/v1/link_pb.ts";
 import { MAX_INFLATED_BYTES } from "../hub/live.ts";
 import { BUN, ROOT } from "./clients.ts";
@@ -302,4 +306,40 @@ export function connectWorker(
     connections: () => err.split("connected to").length - 1,
     stop: async () => (proc.kill("SIGTERM"), await proc.exited),
   };
+}
+
+/**
+ * A hub without a worker of its own, its owner set up, and a hand-driven worker (rawWorker)
+ * online with one workspace: for tests that write a stream's events themselves. `agents` starts
+ * agents of that kind and command (the raw worker never runs them) and returns their streams.
+ */
+export async function hubWithRawWorker() {
+  const hub = await startHub({ args: ["--no-local-worker"] });
+  const b = browser(hub.url);
+  await b
+    .client(AuthService)
+    .setup({ token: hub.setupToken!, name: "ada", password: "long enough pw" });
+  const { key } = await b.client(WorkerService).createWorkerKey({});
+  const { credential, workerId } = await b.client(WorkerService).registerWorker({ key });
+  const worker = await rawWorker(hub.url, credential);
+  worker.hello();
+  await until(
+    async () => (await b.client(WorkerService).listWorkers({})).workers[0]?.online,
+    5_000,
+    "online",
+  );
+  const { workspace } = await b
+    .client(WorkspaceService)
+    .createWorkspace({ name: "t", workerId, path: tempDir("ws") });
+  const agents = async (n: number, kind: AgentKind, command: string[]): Promise<string[]> => {
+    const streams: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const { agent } = await b
+        .client(AgentService)
+        .startAgent({ workspaceId: workspace!.id, kind, command });
+      streams.push(agent!.streamId);
+    }
+    return streams;
+  };
+  return { hub, b, worker, agents };
 }
