@@ -38,6 +38,7 @@ import {
   type PushSubscriber,
 } from "../src/testing/fake-push.ts";
 import { liveSocket } from "../src/testing/hub.ts";
+import type { PushPayload } from "../src/hub/push.ts";
 import {
   JOURNEY,
   createWorkspace,
@@ -61,25 +62,6 @@ import {
 const NO_PUSH_MS = 1_500;
 
 test.use({ hubOptions: { env: { SWITCHBOARD_PUSH_LOOPBACK_HTTP: "1" } } });
-
-/** The hub's push payload (src/hub/push.ts, "The payload"). */
-interface Payload {
-  type: string;
-  title: string;
-  body: string;
-  tag: string;
-  data: {
-    workspaceId: string;
-    agentId: string;
-    streamId: string;
-    seq: number;
-    canAnswer: boolean;
-    requestId?: string;
-    options?: { optionId: string; name: string; kind: string }[];
-    actor?: string;
-    outcome?: string;
-  };
-}
 
 interface Shown {
   title: string;
@@ -197,7 +179,7 @@ test(
       // first. That is what makes the empty window above a real check.
       await until(() => push.to(path).length >= 1, 15_000, "a push to the phone");
       const first = await opened(push.to(path)[0]!, sub, vapidPublicKey);
-      const payload = JSON.parse(first.text) as Payload;
+      const payload = JSON.parse(first.text) as PushPayload;
       expect(payload).toMatchObject({
         type: "permission",
         title: "pusher asks permission",

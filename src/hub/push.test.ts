@@ -26,7 +26,7 @@ import {
 } from "../testing/fake-push.ts";
 import { tempDir } from "../testing/harness.ts";
 import { browser, liveSocket, startHub, until, type HubRun } from "../testing/hub.ts";
-import { PushSender, loadVapidKeys, type PushOutcome } from "./push.ts";
+import { PushSender, loadVapidKeys, type PushOutcome, type PushPayload } from "./push.ts";
 
 const PASSWORD = "correct horse battery";
 const LOOPBACK_ENV = { SWITCHBOARD_PUSH_LOOPBACK_HTTP: "1" };
@@ -110,26 +110,8 @@ async function subscribe(b: Browser, origin: string, path: string, prefs = {}) {
   return sub;
 }
 
-interface Payload {
-  type: string;
-  title: string;
-  body: string;
-  tag: string;
-  data: {
-    workspaceId: string;
-    agentId: string;
-    streamId: string;
-    seq: number;
-    canAnswer: boolean;
-    requestId?: string;
-    options?: { optionId: string; name: string; kind: string }[];
-    actor?: string;
-    outcome?: string;
-  };
-}
-
 /** Checks one request as a push service would, and decrypts it as the browser would. */
-async function open(r: PushRequest, sub: PushSubscriber, vapidKey: string): Promise<Payload> {
+async function open(r: PushRequest, sub: PushSubscriber, vapidKey: string): Promise<PushPayload> {
   expect(r.headers.get("content-encoding")).toBe("aes128gcm");
   expect(Number(r.headers.get("ttl"))).toBeGreaterThan(0);
   expect(r.headers.get("urgency")).toMatch(/^(high|normal|low)$/);
@@ -139,7 +121,7 @@ async function open(r: PushRequest, sub: PushSubscriber, vapidKey: string): Prom
   expect(claims.exp).toBeGreaterThan(nowS);
   expect(claims.exp).toBeLessThanOrEqual(nowS + 24 * 3600);
   expect(claims.sub).toMatch(/^(mailto:|https:)/);
-  return JSON.parse(await sub.decrypt(r.body)) as Payload;
+  return JSON.parse(await sub.decrypt(r.body)) as PushPayload;
 }
 
 /** Waits for the push service to have at least `n` requests for the subscription's path. */
@@ -148,7 +130,7 @@ async function received(
   sub: PushSubscriber,
   vapidKey: string,
   n: number,
-): Promise<{ requests: PushRequest[]; payloads: Payload[] }> {
+): Promise<{ requests: PushRequest[]; payloads: PushPayload[] }> {
   const path = new URL(sub.endpoint).pathname;
   await until(() => push.to(path).length >= n, 15_000, `${n} pushes to ${path}`);
   const requests = push.to(path);

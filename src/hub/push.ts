@@ -609,6 +609,25 @@ const STOP_REASONS: Record<string, string> = {
   cancelled: "Cancelled",
 };
 
+/** The JSON the service worker receives (see "The payload" above). */
+export interface PushPayload {
+  type: Notice["type"];
+  title: string;
+  body: string;
+  tag: string;
+  data: {
+    workspaceId: string;
+    agentId: string;
+    streamId: string;
+    seq: number;
+    canAnswer: boolean;
+    requestId?: string;
+    options?: { optionId: string; name: string; kind: string }[];
+    actor?: string;
+    outcome?: string;
+  };
+}
+
 /** The JSON the service worker receives, within MAX_PAYLOAD_BYTES. */
 function encodePayload(n: Notice, canAnswer: boolean): string {
   const make = (extra: Record<string, unknown>) =>
