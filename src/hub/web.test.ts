@@ -65,3 +65,10 @@ test("pages and files carry a policy allowing only the hub's own scripts, no rem
     expect(directives.get("object-src")).toEqual(["'none'"]);
   }
 });
+
+test("a path that does not decode is refused as the client's error, not failed as the hub's", async () => {
+  const { app } = built();
+  const res = await app.request("/assets/%E0%A4%A");
+  expect(res.status).toBe(400);
+  expect(await res.text()).toBe("malformed path");
+});

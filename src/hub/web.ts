@@ -41,10 +41,14 @@ export function serveWeb(app: Hono, webDir: string | null): void {
   });
   app.get("*", (c) => {
     if (!webDir || !index || !existsSync(index)) return c.html(NOT_BUILT);
-    const rel = normalize(decodeURIComponent(new URL(c.req.url).pathname)).replace(
-      /^(\.\.[/\\])+/,
-      "",
-    );
+    let path: string;
+    try {
+      path = decodeURIComponent(new URL(c.req.url).pathname);
+    } catch {
+      // A stray % (a probe, a mistyped link) is the client's error, not the hub's.
+      return c.text("malformed path", 400);
+    }
+    const rel = normalize(path).replace(/^(\.\.[/\\])+/, "");
     const file = join(webDir, rel);
     const gzip = /\bgzip\b/.test(c.req.header("accept-encoding") ?? "");
     if (file.startsWith(webDir) && existsSync(file) && statSync(file).isFile()) {
