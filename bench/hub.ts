@@ -55,7 +55,16 @@ import {
   type SocketResult,
 } from "./hub-client.ts";
 import { LatencyHist, wallNow } from "./scan.ts";
-import { childrenOf, DOC, log, machine, prettierMarkdown, table, writeSection } from "./report.ts";
+import {
+  childrenOf,
+  DOC,
+  log,
+  machine,
+  prettierMarkdown,
+  table,
+  within,
+  writeSection,
+} from "./report.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -228,18 +237,6 @@ function memKiB(pid: number): { hwm: number; rss: number } {
   } catch {
     return { hwm: NaN, rss: NaN };
   }
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(
-        new Error(`timed out after ${ms / 1000} s: ${typeof what === "string" ? what : what()}`),
-      );
-    }, ms);
-  });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
 }
 
 // ------------------------------------------------------------------------------ the hub

@@ -16,7 +16,16 @@ import os from "node:os";
 import { join } from "node:path";
 import type { ReaderCommand, ReaderEvent } from "./reader.ts";
 import { FloodScanner, LatencyHist, wallNow } from "./scan.ts";
-import { childrenOf, DOC, log, machine, prettierMarkdown, table, writeSection } from "./report.ts";
+import {
+  childrenOf,
+  DOC,
+  log,
+  machine,
+  prettierMarkdown,
+  table,
+  within,
+  writeSection,
+} from "./report.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -103,17 +112,6 @@ async function stop(p: Proc): Promise<void> {
     p.kill("SIGKILL");
     await p.exited;
   }
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const text = typeof what === "string" ? what : what();
-      reject(new Error(`timed out after ${ms / 1000} s: ${text}`));
-    }, ms);
-  });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
 }
 
 function tempDir(prefix: string): string {

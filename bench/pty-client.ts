@@ -30,6 +30,7 @@ import { Outbox } from "../src/worker/outbox.ts";
 import { TerminalAgent } from "../src/worker/terminal-agent.ts";
 import { openWorkerDb } from "../src/worker/worker-db.ts";
 import { LatencyHist, wallNow, type SparseHist } from "./scan.ts";
+import { within } from "./report.ts";
 
 export const MARKER = "__PTY_BENCH_DONE__";
 export const COLS = 80;
@@ -193,14 +194,6 @@ class MarkerWatch {
 
 function deferred<T = void>() {
   return Promise.withResolvers<T>();
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s: ${what}`)), ms);
-  });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
 }
 
 const TIMEOUT_MS = 180_000;

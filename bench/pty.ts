@@ -64,7 +64,16 @@ import {
   type WsSendResult,
 } from "./pty-client.ts";
 import { LatencyHist, wallNow } from "./scan.ts";
-import { childrenOf, DOC, log, machine, prettierMarkdown, table, writeSection } from "./report.ts";
+import {
+  childrenOf,
+  DOC,
+  log,
+  machine,
+  prettierMarkdown,
+  table,
+  within,
+  writeSection,
+} from "./report.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -179,14 +188,6 @@ function catCpuUnder(parent: number): number {
     }
   }
   return NaN;
-}
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms / 1000} s: ${what}`)), ms);
-  });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
 }
 
 async function until<T>(pred: () => T | Promise<T>, ms: number, what: string): Promise<T> {

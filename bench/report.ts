@@ -76,3 +76,15 @@ export function childrenOf(pid: number): number[] {
   }
   return out;
 }
+
+/** Waits for `p`, failing with "timed out after N s: what" once `ms` have passed. */
+export function within<T>(p: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const text = typeof what === "string" ? what : what();
+      reject(new Error(`timed out after ${ms / 1000} s: ${text}`));
+    }, ms);
+  });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
