@@ -57,6 +57,8 @@ import {
 import { LatencyHist, wallNow } from "./scan.ts";
 import {
   childrenOf,
+  CLK_TCK,
+  cpuMs,
   DOC,
   log,
   machine,
@@ -112,7 +114,6 @@ const WATCHDOG_MS = (QUICK ? 10 : 60) * 60_000;
 const floodBudgetMs = (n: number, rate?: number) =>
   rate ? (n / rate) * 1000 + 60_000 : 120_000 + n * 3;
 
-const CLK_TCK = 100;
 const PASSWORD = "correct horse battery staple";
 
 // ------------------------------------------------------------------------------ processes
@@ -151,18 +152,6 @@ function killEverything(): void {
     } catch {
       // Gone meanwhile.
     }
-  }
-}
-
-/** utime + stime in ms, of a process (all threads) or of one thread. */
-function cpuMs(pid: number, tid?: number): number {
-  try {
-    const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
-    const stat = readFileSync(path, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  } catch {
-    return NaN;
   }
 }
 

@@ -18,6 +18,7 @@ import type { ReaderCommand, ReaderEvent } from "./reader.ts";
 import { FloodScanner, LatencyHist, wallNow } from "./scan.ts";
 import {
   childrenOf,
+  cpuMs,
   DOC,
   log,
   machine,
@@ -52,8 +53,6 @@ const SETTLE_MS = 2_000;
 const WATCHDOG_MS = (QUICK ? 5 : 45) * 60_000;
 const floodBudgetMs = (n: number, rate?: number) =>
   rate ? (n / rate) * 1000 + 30_000 : 60_000 + n * 2;
-
-const CLK_TCK = 100;
 
 // ------------------------------------------------------------------------------ processes
 
@@ -122,17 +121,6 @@ function scratch(prefix: string): string {
   const d = tempDir(prefix);
   tempDirs.push(d);
   return d;
-}
-
-/** utime + stime of a process in ms. */
-function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  } catch {
-    return NaN;
-  }
 }
 
 function memKiB(pid: number): { hwm: number; rss: number } {

@@ -66,6 +66,7 @@ import {
 import { LatencyHist, wallNow } from "./scan.ts";
 import {
   childrenOf,
+  cpuMs,
   DOC,
   log,
   machine,
@@ -103,7 +104,6 @@ const TARGETS = { vsDirect: 0.6, echoP99Ms: 10, startMs: 200 };
 
 const SETUP_MS = 60_000;
 const WATCHDOG_MS = (QUICK ? 15 : 60) * 60_000;
-const CLK_TCK = 100;
 const PASSWORD = "correct horse battery staple";
 
 // ------------------------------------------------------------------------------ processes
@@ -127,18 +127,6 @@ function track<T extends Bun.Subprocess>(proc: T): T {
 function killEverything(): void {
   for (const p of procs) {
     if (p.exitCode === null) p.kill("SIGKILL");
-  }
-}
-
-/** utime + stime in ms, of a process (all threads) or one thread. */
-function cpuMs(pid: number, tid?: number): number {
-  try {
-    const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
-    const stat = readFileSync(path, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  } catch {
-    return NaN;
   }
 }
 

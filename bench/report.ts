@@ -88,3 +88,18 @@ export function within<T>(p: Promise<T>, ms: number, what: string | (() => strin
   });
   return Promise.race([p, limit]).finally(() => clearTimeout(timer));
 }
+
+/** Clock ticks a second in /proc/PID/stat (USER_HZ, 100 on Linux). */
+export const CLK_TCK = 100;
+
+/** utime + stime in ms, of a process (all threads) or of one thread; NaN once it is gone. */
+export function cpuMs(pid: number, tid?: number): number {
+  try {
+    const path = tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`;
+    const stat = readFileSync(path, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
