@@ -63,7 +63,9 @@ import {
   log,
   machine,
   prettierMarkdown,
+  revision,
   table,
+  type Watched,
   within,
   writeSection,
 } from "./report.ts";
@@ -1286,17 +1288,11 @@ const mb = (kib: number) => `${((kib * 1024) / 1e6).toFixed(1)} MB`;
 const secs = (x: number) => `${x.toFixed(2)} s`;
 const pct = (x: number) => `${Math.round(x * 100)} %`;
 
-/** The commit measured, and whether the hub's sources differ from it. */
-function revision(): string {
-  const git = (...args: string[]) =>
-    Bun.spawnSync(["git", ...args], { cwd: ROOT })
-      .stdout.toString()
-      .trim();
-  const sha = git("rev-parse", "--short", "HEAD");
-  if (!sha) return "an unknown revision";
-  const dirty = git("status", "--porcelain", "--", "src", "server.ts", "migrations") !== "";
-  return `commit ${sha}${dirty ? " (with uncommitted changes in src/, server.ts or migrations/)" : ""}`;
-}
+/** The sources whose uncommitted changes the report mentions beside the commit. */
+const WATCHED: Watched = {
+  paths: ["src", "server.ts", "migrations"],
+  where: "src/, server.ts or migrations/",
+};
 
 // ------------------------------------------------------------------------------ main
 
@@ -1333,7 +1329,7 @@ function describe(r: FloodRun): string {
 
 async function main(): Promise<void> {
   const t0 = performance.now();
-  const rev = revision();
+  const rev = revision(WATCHED);
   const started = new Date();
   const load = os
     .loadavg()
@@ -1577,7 +1573,9 @@ async function main(): Promise<void> {
     `## Hub: live fan-out, storage, start and memory (\`npm run bench:hub${QUICK ? " -- --quick" : ""}\`)`,
     "",
     `Measured ${started.toISOString().slice(0, 16).replace("T", " ")} UTC at ${rev}` +
-      (revision() === rev ? " " : ` (the tree changed during the run: ${revision()} at its end) `) +
+      (revision(WATCHED) === rev
+        ? " "
+        : ` (the tree changed during the run: ${revision(WATCHED)} at its end) `) +
       `on ${machine()}. The whole run took ${elapsed.toFixed(0)} s; load average before it: ${load}.`,
     "",
     "**Method.** Every run starts the real hub (`bun server.ts --port 0 --data <fresh folder>`), " +

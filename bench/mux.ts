@@ -23,7 +23,9 @@ import {
   log,
   machine,
   prettierMarkdown,
+  revision,
   table,
+  type Watched,
   within,
   writeSection,
 } from "./report.ts";
@@ -539,17 +541,8 @@ const ms = (x: number) => (x < 10 ? `${x.toFixed(3)} ms` : `${x.toFixed(1)} ms`)
 const pct = (x: number) => `${Math.round(x * 100)} %`;
 const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
 
-/** The commit measured, and whether src/ differs from it. */
-function revision(): string {
-  const git = (...args: string[]) =>
-    Bun.spawnSync(["git", ...args], { cwd: ROOT })
-      .stdout.toString()
-      .trim();
-  const sha = git("rev-parse", "--short", "HEAD");
-  if (!sha) return "an unknown revision";
-  const dirty = git("status", "--porcelain", "--", "src", "worker.ts") !== "";
-  return `commit ${sha}${dirty ? " (with uncommitted changes in src/)" : ""}`;
-}
+/** The sources whose uncommitted changes the report mentions beside the commit. */
+const WATCHED: Watched = { paths: ["src", "worker.ts"], where: "src/" };
 
 // ------------------------------------------------------------------------------ main
 
@@ -557,7 +550,7 @@ let readers: Reader[] = [];
 
 async function main(): Promise<void> {
   const t0 = performance.now();
-  const rev = revision();
+  const rev = revision(WATCHED);
   const load = os
     .loadavg()
     .map((x) => x.toFixed(2))
@@ -770,7 +763,9 @@ async function main(): Promise<void> {
     `## ACP multiplexer (\`npm run bench:mux${QUICK ? " -- --quick" : ""}\`)`,
     "",
     `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC at ${rev}` +
-      (revision() === rev ? " " : ` (the tree changed during the run: ${revision()} at its end) `) +
+      (revision(WATCHED) === rev
+        ? " "
+        : ` (the tree changed during the run: ${revision(WATCHED)} at its end) `) +
       `on ${machine()}. ` +
       `The whole run took ${elapsed.toFixed(0)} s; load average before it: ${load}.`,
     "",

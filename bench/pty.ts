@@ -71,7 +71,9 @@ import {
   log,
   machine,
   prettierMarkdown,
+  revision,
   table,
+  type Watched,
   within,
   writeSection,
 } from "./report.ts";
@@ -1105,16 +1107,11 @@ const ms = (x: number) =>
 const pct = (x: number) => (Number.isNaN(x) ? "–" : `${Math.round(x * 100)} %`);
 const secs = (x: number) => `${(x / 1000).toFixed(2)} s`;
 
-function revision(): string {
-  const git = (...args: string[]) =>
-    Bun.spawnSync(["git", ...args], { cwd: ROOT })
-      .stdout.toString()
-      .trim();
-  const sha = git("rev-parse", "--short", "HEAD");
-  if (!sha) return "an unknown revision";
-  const dirty = git("status", "--porcelain", "--", "src", "server.ts", "worker.ts") !== "";
-  return `commit ${sha}${dirty ? " (with uncommitted changes in src/, server.ts or worker.ts)" : ""}`;
-}
+/** The sources whose uncommitted changes the report mentions beside the commit. */
+const WATCHED: Watched = {
+  paths: ["src", "server.ts", "worker.ts"],
+  where: "src/, server.ts or worker.ts",
+};
 
 function nodeVersion(): string {
   const r = Bun.spawnSync(["node", "--version"], { stdout: "pipe" });
@@ -1126,7 +1123,7 @@ function nodeVersion(): string {
 async function main(): Promise<void> {
   const t0 = performance.now();
   const started = new Date();
-  const rev = revision();
+  const rev = revision(WATCHED);
   const load = os
     .loadavg()
     .map((x) => x.toFixed(2))
@@ -1886,7 +1883,9 @@ async function main(): Promise<void> {
     `## Terminals: throughput, keystroke echo, worker start (\`npm run bench:pty${QUICK ? " -- --quick" : ""}\`)`,
     "",
     `Measured ${started.toISOString().slice(0, 16).replace("T", " ")} UTC at ${rev}` +
-      (revision() === rev ? " " : ` (the tree changed during the run: ${revision()} at its end) `) +
+      (revision(WATCHED) === rev
+        ? " "
+        : ` (the tree changed during the run: ${revision(WATCHED)} at its end) `) +
       `on ${machine()}. The whole run took ${elapsed.toFixed(0)} s; load average before it: ${load}, ` +
       `after it: ${os
         .loadavg()

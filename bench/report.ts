@@ -103,3 +103,21 @@ export function cpuMs(pid: number, tid?: number): number {
     return NaN;
   }
 }
+
+/** The sources a bench measures: the paths `git status` looks at, and how the report names them. */
+export interface Watched {
+  paths: readonly string[];
+  where: string;
+}
+
+/** The commit measured, and whether the watched sources differ from it. */
+export function revision(watched: Watched): string {
+  const git = (...args: string[]) =>
+    Bun.spawnSync(["git", ...args], { cwd: join(import.meta.dir, "..") })
+      .stdout.toString()
+      .trim();
+  const sha = git("rev-parse", "--short", "HEAD");
+  if (!sha) return "an unknown revision";
+  const dirty = git("status", "--porcelain", "--", ...watched.paths) !== "";
+  return `commit ${sha}${dirty ? ` (with uncommitted changes in ${watched.where})` : ""}`;
+}
