@@ -27,6 +27,10 @@ test("push endpoints: public https names pass; local and private addresses are r
     "https://169.254.169.254/latest/meta-data",
     "https://100.64.0.1/push",
     "https://0.0.0.0/push",
+    "https://198.18.0.1/push",
+    "https://224.0.0.251/push", // multicast
+    "https://255.255.255.255/push",
+    "https://[ff02::1]/push",
     "https://[::1]/push",
     "https://[::]/push",
     "https://[fd00::1]/push",
@@ -46,6 +50,13 @@ test("push endpoints: public https names pass; local and private addresses are r
 });
 
 test("isPrivateHost leaves public names and addresses alone", () => {
-  for (const h of ["updates.push.services.mozilla.com", "8.8.8.8", "172.32.0.1", "[2001:db8::1]"])
+  for (const h of [
+    "updates.push.services.mozilla.com",
+    "8.8.8.8",
+    "172.32.0.1",
+    "198.20.0.1",
+    "223.255.255.1",
+    "[2001:db8::1]",
+  ])
     expect({ h, private: isPrivateHost(h) }).toEqual({ h, private: false });
 });

@@ -145,7 +145,8 @@ export function checkEndpoint(raw: string, loopbackHttp: boolean): string {
 }
 
 /**
- * localhost, and address literals that are not public: loopback, private, link-local, CGNAT,
+ * localhost, and address literals that are not public unicast: loopback, private, link-local,
+ * CGNAT, benchmarking (198.18/15, often a lab's own network), multicast, reserved and broadcast,
  * unspecified, unique-local IPv6 and IPv4-mapped forms of those. `host` is URL.hostname (IPv6
  * in brackets, IPv4 already normalised by the URL parser: 0x7f.1 is 127.0.0.1).
  */
@@ -166,7 +167,7 @@ export function isPrivateHost(host: string): boolean {
     return isPrivateV4([hi >> 8, hi & 255, lo >> 8, lo & 255]);
   }
   if (v6 === "::" || v6 === "::1") return true;
-  return /^(fc|fd|fe[89ab])/.test(v6);
+  return /^(fc|fd|fe[89ab]|ff)/.test(v6);
 }
 
 function isPrivateV4([a, b]: number[]): boolean {
@@ -177,7 +178,9 @@ function isPrivateV4([a, b]: number[]): boolean {
     (a === 100 && b! >= 64 && b! <= 127) ||
     (a === 169 && b === 254) ||
     (a === 172 && b! >= 16 && b! <= 31) ||
-    (a === 192 && b === 168)
+    (a === 192 && b === 168) ||
+    (a === 198 && (b === 18 || b === 19)) ||
+    a! >= 224
   );
 }
 
