@@ -56,6 +56,7 @@ import {
 } from "./hub-client.ts";
 import { LatencyHist, wallNow } from "./scan.ts";
 import {
+  alive,
   childrenOf,
   CLK_TCK,
   cpuMs,
@@ -66,6 +67,7 @@ import {
   revision,
   table,
   type Watched,
+  until,
   within,
   writeSection,
 } from "./report.ts";
@@ -135,15 +137,6 @@ function scratch(prefix: string): string {
 function pin(pid: number, cpus: string): void {
   const r = Bun.spawnSync(["taskset", "-a", "-p", "-c", cpus, String(pid)]);
   if (r.exitCode !== 0) throw new Error(`taskset failed: ${r.stderr.toString()}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function killEverything(): void {
@@ -333,16 +326,6 @@ interface Owned {
   b: Browser;
   workspaceId: string;
   db: Database;
-}
-
-async function until<T>(pred: () => T | Promise<T>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await Bun.sleep(10);
-  }
 }
 
 /** A fresh hub with its owner signed in and one workspace on the local worker. */

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import type { ReaderCommand, ReaderEvent } from "./reader.ts";
 import { FloodScanner, LatencyHist, wallNow } from "./scan.ts";
 import {
+  alive,
   childrenOf,
   cpuMs,
   DOC,
@@ -75,15 +76,6 @@ function spawn(cmd: string[], env: Record<string, string>, cwd?: string): Proc {
   procs.add(p);
   void p.exited.then(() => procs.delete(p));
   return p;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function killEverything(): void {

@@ -74,6 +74,7 @@ import {
   revision,
   table,
   type Watched,
+  until,
   within,
   writeSection,
 } from "./report.ts";
@@ -178,16 +179,6 @@ function catCpuUnder(parent: number): number {
     }
   }
   return NaN;
-}
-
-async function until<T>(pred: () => T | Promise<T>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await pred();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
-    await Bun.sleep(10);
-  }
 }
 
 /** Collects a stream's text (the last 100 kB), calling `line` for each complete line. */

@@ -121,3 +121,24 @@ export function revision(watched: Watched): string {
   const dirty = git("status", "--porcelain", "--", ...watched.paths) !== "";
   return `commit ${sha}${dirty ? ` (with uncommitted changes in ${watched.where})` : ""}`;
 }
+
+/** Polls `pred` every 10 ms until it gives a truthy value, failing after `ms`. */
+export async function until<T>(pred: () => T | Promise<T>, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await pred();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}`);
+    await Bun.sleep(10);
+  }
+}
+
+/** Whether process `pid` still exists (signal 0 reaches it). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
