@@ -26,6 +26,7 @@ import { inflateRawSync } from "node:zlib";
 import { EventBatchSchema, ServerFrameSchema } from "../src/gen/switchboard/v1/live_pb.ts";
 import { MAX_INFLATED_BYTES } from "../src/hub/live.ts";
 import { LatencyHist, wallNow, type SparseHist } from "./scan.ts";
+import { readCommands } from "./report.ts";
 
 export type ClientCommand =
   | {
@@ -526,21 +527,11 @@ setInterval(() => {
 }, 2_000).unref();
 
 async function main(): Promise<void> {
-  let buf = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of Bun.stdin.stream()) {
-    buf += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) !== -1) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (!line.trim()) continue;
-      const cmd = JSON.parse(line) as ClientCommand;
-      if (cmd.op === "open") open(cmd);
-      else if (cmd.op === "finish") finish(cmd);
-      else close(cmd.tag);
-    }
-  }
+  await readCommands<ClientCommand>((cmd) => {
+    if (cmd.op === "open") open(cmd);
+    else if (cmd.op === "finish") finish(cmd);
+    else close(cmd.tag);
+  });
   process.exit(0);
 }
 

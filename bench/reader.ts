@@ -7,6 +7,7 @@
  * exits when its stdin ends, so a driver that dies takes its readers with it.
  */
 import { FloodScanner, LatencyHist, wallNow, type SparseHist } from "./scan.ts";
+import { readCommands } from "./report.ts";
 
 export type ReaderCommand =
   | {
@@ -186,20 +187,10 @@ function leave(tag: string): void {
 }
 
 async function main(): Promise<void> {
-  let buf = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of Bun.stdin.stream()) {
-    buf += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) !== -1) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (!line.trim()) continue;
-      const cmd = JSON.parse(line) as ReaderCommand;
-      if (cmd.op === "join") void join(cmd);
-      else leave(cmd.tag);
-    }
-  }
+  await readCommands<ReaderCommand>((cmd) => {
+    if (cmd.op === "join") void join(cmd);
+    else leave(cmd.tag);
+  });
   // The driver is gone: so are we.
   process.exit(0);
 }

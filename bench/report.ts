@@ -142,3 +142,22 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * For a bench's child process: hands each JSON line its driver writes to stdin to `onCommand`,
+ * in order, and returns once stdin closes (the driver is gone).
+ */
+export async function readCommands<T>(onCommand: (cmd: T) => void): Promise<void> {
+  let buf = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of Bun.stdin.stream()) {
+    buf += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) !== -1) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (!line.trim()) continue;
+      onCommand(JSON.parse(line) as T);
+    }
+  }
+}
