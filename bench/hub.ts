@@ -60,16 +60,14 @@ import {
   childrenOf,
   CLK_TCK,
   cpuMs,
-  DOC,
   log,
   machine,
-  prettierMarkdown,
+  publishSection,
   revision,
   table,
   type Watched,
   until,
   within,
-  writeSection,
 } from "./report.ts";
 
 const ROOT = join(import.meta.dir, "..");
@@ -1665,14 +1663,7 @@ async function main(): Promise<void> {
     ...notes().flatMap((note) => ["", note]),
   ].join("\n");
 
-  const pretty = await prettierMarkdown(body);
-  console.log(pretty);
-  if (QUICK) {
-    log("quick run: docs/benchmarks.md not updated");
-  } else {
-    await writeSection("hub", pretty);
-    log(`wrote ${DOC}`);
-  }
+  await publishSection("hub", body, QUICK);
   log(`done in ${elapsed.toFixed(0)} s`);
 }
 

@@ -20,15 +20,13 @@ import {
   alive,
   childrenOf,
   cpuMs,
-  DOC,
   log,
   machine,
-  prettierMarkdown,
+  publishSection,
   revision,
   table,
   type Watched,
   within,
-  writeSection,
 } from "./report.ts";
 
 const ROOT = join(import.meta.dir, "..");
@@ -817,14 +815,7 @@ async function main(): Promise<void> {
     ...notes(),
   ].join("\n");
 
-  const pretty = await prettierMarkdown(body);
-  console.log(pretty);
-  if (QUICK) {
-    log("quick run: docs/benchmarks.md not updated");
-  } else {
-    await writeSection("mux", pretty);
-    log(`wrote ${DOC}`);
-  }
+  await publishSection("mux", body, QUICK);
   log(`done in ${elapsed.toFixed(0)} s`);
 }
 

@@ -67,16 +67,14 @@ import { LatencyHist, wallNow } from "./scan.ts";
 import {
   childrenOf,
   cpuMs,
-  DOC,
   log,
   machine,
-  prettierMarkdown,
+  publishSection,
   revision,
   table,
   type Watched,
   until,
   within,
-  writeSection,
 } from "./report.ts";
 
 const ROOT = join(import.meta.dir, "..");
@@ -1962,13 +1960,7 @@ async function main(): Promise<void> {
       : `Missed: ${missed.map((t) => `${t.what} (measured ${t.measured})`).join("; ")}.`,
   ].join("\n");
 
-  const pretty = await prettierMarkdown(body);
-  console.log(pretty);
-  if (QUICK) log("quick run: docs/benchmarks.md not updated");
-  else {
-    await writeSection("pty", pretty);
-    log(`wrote ${DOC}`);
-  }
+  await publishSection("pty", body, QUICK);
   log(`done in ${elapsed.toFixed(0)} s`);
 }
 

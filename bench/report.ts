@@ -161,3 +161,18 @@ export async function readCommands<T>(onCommand: (cmd: T) => void): Promise<void
     }
   }
 }
+
+/**
+ * Prints a bench's section (Prettier-formatted) and writes it into docs/benchmarks.md, unless
+ * the run was a quick one.
+ */
+export async function publishSection(name: string, body: string, quick: boolean): Promise<void> {
+  const pretty = await prettierMarkdown(body);
+  console.log(pretty);
+  if (quick) {
+    log("quick run: docs/benchmarks.md not updated");
+  } else {
+    await writeSection(name, pretty);
+    log(`wrote ${DOC}`);
+  }
+}
