@@ -50,8 +50,9 @@ type SocketData = LiveData | LinkData;
 const SOCKET_IDLE_TIMEOUT_S = 120;
 /**
  * Bytes queued to one socket past which Bun drops what it is given. The live hub stops
- * sending live events to a socket at LIVE_BEHIND_BYTES, far below, so this is never reached
- * by one frame more (frames are at most a replay page or one stored batch).
+ * sending live events to a socket at LIVE_BEHIND_BYTES (LIVE_BEHIND_TERMINAL_BYTES for terminal
+ * output), far below, so this is never reached by one frame more (frames are at most a replay
+ * page or one stored batch, which the worker keeps within RESEND_PAGE_BYTES).
  */
 const SOCKET_BACKPRESSURE_BYTES = 64 * 1024 * 1024;
 

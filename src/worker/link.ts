@@ -25,8 +25,9 @@ export const BACKOFF_MAX_MS = 15_000;
 /** Events per resend frame, and bytes queued on the socket before sending waits. */
 const RESEND_PAGE = 1_000;
 /**
- * A resent page's payload bound: 1,000 terminal events of 64 KiB would pass the hub's 64 MiB
- * frame limit, and a refused page would be resent for ever.
+ * The payload bound of a frame of events, resent or live: 1,000 terminal events of 64 KiB would
+ * pass the hub's 64 MiB frame limit, and a refused page would be resent for ever. A live batch
+ * past it (one turn's worth, unbounded) goes out in pages like a resend.
  */
 export const RESEND_PAGE_BYTES = 8 * 1024 * 1024;
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
@@ -207,7 +208,12 @@ export class WorkerLink {
     const first = events[0]!.seq;
     const sent = this.sent.get(streamId);
     const upTo = sent ?? this.opts.outbox.ackedSeq(streamId);
-    if (!this.pumping && upTo === first - 1 && this.ws.bufferedAmount <= MAX_BUFFERED_BYTES) {
+    if (
+      !this.pumping &&
+      upTo === first - 1 &&
+      this.ws.bufferedAmount <= MAX_BUFFERED_BYTES &&
+      payloadBytes(events) <= RESEND_PAGE_BYTES
+    ) {
       this.sendEvents(streamId, events);
     } else {
       void this.pump();
@@ -269,4 +275,11 @@ export class WorkerLink {
   private log(line: string): void {
     this.opts.log?.(line);
   }
+}
+
+/** The json and data bytes of events, what RESEND_PAGE_BYTES bounds. */
+function payloadBytes(events: Event[]): number {
+  let n = 0;
+  for (const e of events) n += e.json.length + e.data.length;
+  return n;
 }
