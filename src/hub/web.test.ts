@@ -1,13 +1,19 @@
 /** The web app's files: gzipped copies for browsers that take gzip, the SPA fallback. */
-import { expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { afterAll, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { serveWeb } from "./web.ts";
 
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 function built() {
   const dir = mkdtempSync(join(os.tmpdir(), "web-"));
+  made.push(dir);
   mkdirSync(join(dir, "assets"));
   const js = "console.log('the app');".repeat(20);
   writeFileSync(join(dir, "index.html"), "<!doctype html><title>app</title>");
