@@ -60,8 +60,9 @@ import {
   childrenOf,
   CLK_TCK,
   cpuMs,
+  loadAverage,
   log,
-  machine,
+  measured,
   publishSection,
   revision,
   table,
@@ -1312,10 +1313,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const rev = revision(WATCHED);
   const started = new Date();
-  const load = os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(", ");
+  const load = loadAverage();
   const watchdog = setTimeout(() => {
     log(`the whole benchmark took over ${WATCHDOG_MS / 60_000} min: giving up`);
     killEverything();
@@ -1553,11 +1551,7 @@ async function main(): Promise<void> {
   const body = [
     `## Hub: live fan-out, storage, start and memory (\`npm run bench:hub${QUICK ? " -- --quick" : ""}\`)`,
     "",
-    `Measured ${started.toISOString().slice(0, 16).replace("T", " ")} UTC at ${rev}` +
-      (revision(WATCHED) === rev
-        ? " "
-        : ` (the tree changed during the run: ${revision(WATCHED)} at its end) `) +
-      `on ${machine()}. The whole run took ${elapsed.toFixed(0)} s; load average before it: ${load}.`,
+    `${measured(started, rev, WATCHED)} The whole run took ${elapsed.toFixed(0)} s; load average before it: ${load}.`,
     "",
     "**Method.** Every run starts the real hub (`bun server.ts --port 0 --data <fresh folder>`), " +
       "sets up the owner with the printed token, makes a workspace on the embedded local worker " +

@@ -20,8 +20,9 @@ import {
   alive,
   childrenOf,
   cpuMs,
+  loadAverage,
   log,
-  machine,
+  measured,
   publishSection,
   revision,
   table,
@@ -541,10 +542,7 @@ let readers: Reader[] = [];
 async function main(): Promise<void> {
   const t0 = performance.now();
   const rev = revision(WATCHED);
-  const load = os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(", ");
+  const load = loadAverage();
   const watchdog = setTimeout(() => {
     log(`the whole benchmark took over ${WATCHDOG_MS / 60_000} min: giving up`);
     killEverything();
@@ -752,11 +750,7 @@ async function main(): Promise<void> {
   const body = [
     `## ACP multiplexer (\`npm run bench:mux${QUICK ? " -- --quick" : ""}\`)`,
     "",
-    `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC at ${rev}` +
-      (revision(WATCHED) === rev
-        ? " "
-        : ` (the tree changed during the run: ${revision(WATCHED)} at its end) `) +
-      `on ${machine()}. ` +
+    `${measured(new Date(), rev, WATCHED)} ` +
       `The whole run took ${elapsed.toFixed(0)} s; load average before it: ${load}.`,
     "",
     "**Method.** The fake agent (`src/testing/fake-agent.ts`) runs with `FAKE_AGENT_RAW_FLOOD=1` " +

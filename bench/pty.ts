@@ -67,8 +67,9 @@ import { LatencyHist, wallNow } from "./scan.ts";
 import {
   childrenOf,
   cpuMs,
+  loadAverage,
   log,
-  machine,
+  measured,
   publishSection,
   revision,
   table,
@@ -1113,10 +1114,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const started = new Date();
   const rev = revision(WATCHED);
-  const load = os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(", ");
+  const load = loadAverage();
   const watchdog = setTimeout(() => {
     log(`the whole benchmark took over ${WATCHDOG_MS / 60_000} min: giving up`);
     killEverything();
@@ -1871,15 +1869,8 @@ async function main(): Promise<void> {
   const body = [
     `## Terminals: throughput, keystroke echo, worker start (\`npm run bench:pty${QUICK ? " -- --quick" : ""}\`)`,
     "",
-    `Measured ${started.toISOString().slice(0, 16).replace("T", " ")} UTC at ${rev}` +
-      (revision(WATCHED) === rev
-        ? " "
-        : ` (the tree changed during the run: ${revision(WATCHED)} at its end) `) +
-      `on ${machine()}. The whole run took ${elapsed.toFixed(0)} s; load average before it: ${load}, ` +
-      `after it: ${os
-        .loadavg()
-        .map((x) => x.toFixed(2))
-        .join(", ")} (other work on the machine competes with every figure).`,
+    `${measured(started, rev, WATCHED)} The whole run took ${elapsed.toFixed(0)} s; load average before it: ${load}, ` +
+      `after it: ${loadAverage()} (other work on the machine competes with every figure).`,
     "",
     `**Method.** The file is ${(file.bytes / 1e6).toFixed(0)} MB of numbered text lines ` +
       `(${file.lines.toLocaleString("en-US")} lines of words and a hash, made in a temp folder). Each ` +

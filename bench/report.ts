@@ -176,3 +176,24 @@ export async function publishSection(name: string, body: string, quick: boolean)
     log(`wrote ${DOC}`);
   }
 }
+
+/** The 1, 5 and 15 minute load averages, as "0.52, 0.61, 0.70". */
+export function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(", ");
+}
+
+/**
+ * A section's opening sentence: when the run started, at which revision (and at which one it
+ * ended, if the watched sources changed meanwhile), on which machine.
+ */
+export function measured(started: Date, rev: string, watched: Watched): string {
+  const end = revision(watched);
+  return (
+    `Measured ${started.toISOString().slice(0, 16).replace("T", " ")} UTC at ${rev}` +
+    (end === rev ? " " : ` (the tree changed during the run: ${end} at its end) `) +
+    `on ${machine()}.`
+  );
+}
