@@ -3,7 +3,12 @@
  * so it never reaches a server log; once read it is taken off the address bar (and history).
  */
 export function takeFragmentToken(): string {
-  const token = decodeURIComponent(location.hash.replace(/^#/, ""));
-  if (token) history.replaceState(history.state, "", location.pathname + location.search);
-  return token;
+  const raw = location.hash.replace(/^#/, "");
+  if (raw) history.replaceState(history.state, "", location.pathname + location.search);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    // A link mangled on its way (a cut "%" escape) holds no token: the page asks for the link.
+    return "";
+  }
 }
