@@ -119,6 +119,29 @@ interface Group {
 
 const groups = new Map<string, Group>();
 
+/** A group with no sockets yet and empty histograms. */
+function newGroup(
+  cmd: Extract<ClientCommand, { op: "open" }>,
+  readySent: boolean,
+  cpu0: number,
+): Group {
+  return {
+    cmd,
+    socks: [],
+    hist: new LatencyHist(),
+    agentHist: new LatencyHist(),
+    agentToWorker: new LatencyHist(),
+    ready: 0,
+    readySent,
+    failed: false,
+    cpu0,
+    finish: null,
+    lastProgressAt: 0,
+    lastSum: 0,
+    timer: null,
+  };
+}
+
 function emit(ev: ClientEvent): void {
   process.stdout.write(JSON.stringify(ev) + "\n");
 }
@@ -406,21 +429,7 @@ function subscribeFrame(streamId: string, afterSeq: number): Uint8Array {
 }
 
 function open(cmd: Extract<ClientCommand, { op: "open" }>): void {
-  const g: Group = {
-    cmd,
-    socks: [],
-    hist: new LatencyHist(),
-    agentHist: new LatencyHist(),
-    agentToWorker: new LatencyHist(),
-    ready: 0,
-    readySent: false,
-    failed: false,
-    cpu0: cpuMs(),
-    finish: null,
-    lastProgressAt: 0,
-    lastSum: 0,
-    timer: null,
-  };
+  const g = newGroup(cmd, false, cpuMs());
   groups.set(cmd.tag, g);
   const sub = subscribeFrame(cmd.streamId, cmd.afterSeq);
   for (let i = 0; i < cmd.conns; i++) {
@@ -548,21 +557,7 @@ export function decodeCost(
   reps: number,
 ): number {
   const cmd = { tag: "cost", decode: mode } as Extract<ClientCommand, { op: "open" }>;
-  const g: Group = {
-    cmd,
-    socks: [],
-    hist: new LatencyHist(),
-    agentHist: new LatencyHist(),
-    agentToWorker: new LatencyHist(),
-    ready: 0,
-    readySent: true,
-    failed: false,
-    cpu0: 0,
-    finish: null,
-    lastProgressAt: 0,
-    lastSum: 0,
-    timer: null,
-  };
+  const g = newGroup(cmd, true, 0);
   const s: Sock = {
     ws: null as unknown as WebSocket,
     live: true,
