@@ -63,6 +63,7 @@ import {
   loadAverage,
   log,
   measured,
+  median,
   publishSection,
   revision,
   table,
@@ -1139,13 +1140,6 @@ function decoderCost(): {
 }
 
 // ------------------------------------------------------------------------------ stats
-
-const median = (xs: number[]): number => {
-  const s = xs.filter((x) => x === x).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 interface Summary {
   perClient: number;

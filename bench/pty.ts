@@ -70,6 +70,7 @@ import {
   loadAverage,
   log,
   measured,
+  median,
   publishSection,
   revision,
   table,
@@ -1070,13 +1071,6 @@ async function workerStarts(wb: WorkerBinary): Promise<StartFigures> {
 }
 
 // ------------------------------------------------------------------------------ report helpers
-
-function median(xs: number[]): number {
-  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);

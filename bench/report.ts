@@ -197,3 +197,11 @@ export function measured(started: Date, rev: string, watched: Watched): string {
     `on ${machine()}.`
   );
 }
+
+/** The median of the numbers that are not NaN (NaN if there are none). */
+export function median(xs: number[]): number {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
