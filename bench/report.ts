@@ -1,7 +1,9 @@
 /**
- * What every benchmark shares: its log line, the machine it ran on, and writing its own
- * section of docs/benchmarks.md (between `<!-- bench:NAME -->` markers, formatted as the
- * repository's Prettier check wants, the other sections left as they are).
+ * What every benchmark shares: its log line, the machine and revision it ran on, and writing its
+ * own section of docs/benchmarks.md (between `<!-- bench:NAME -->` markers, formatted as the
+ * repository's Prettier check wants, the other sections left as they are); and the small process
+ * helpers the drivers and their child processes would otherwise each copy (timeouts, polling,
+ * CPU time from /proc, the JSON command lines a child reads on stdin, the median).
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
