@@ -69,6 +69,7 @@ import {
   table,
   type Watched,
   until,
+  watchdog,
   within,
 } from "./report.ts";
 
@@ -1308,11 +1309,7 @@ async function main(): Promise<void> {
   const rev = revision(WATCHED);
   const started = new Date();
   const load = loadAverage();
-  const watchdog = setTimeout(() => {
-    log(`the whole benchmark took over ${WATCHDOG_MS / 60_000} min: giving up`);
-    killEverything();
-    process.exit(1);
-  }, WATCHDOG_MS);
+  const timer = watchdog(WATCHDOG_MS, killEverything);
   log(
     `${QUICK ? "quick" : "full"} run: flood ${N} to ${CLIENT_COUNTS.join(", ")} clients × ${RUNS}, ` +
       `paced ${PACED.n} at ${PACED.rate}/s to ${PACED.clients} × ${PACED.runs}, ${START_RUNS} starts, ` +
@@ -1364,7 +1361,7 @@ async function main(): Promise<void> {
         `agents ${mib(memory.agentsRss)} in ${memory.agentProcs} processes`,
     );
   }
-  clearTimeout(watchdog);
+  clearTimeout(timer);
   const elapsed = (performance.now() - t0) / 1000;
   if (
     ONLY ||

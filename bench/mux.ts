@@ -27,6 +27,7 @@ import {
   revision,
   table,
   type Watched,
+  watchdog,
   within,
 } from "./report.ts";
 
@@ -543,11 +544,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const rev = revision(WATCHED);
   const load = loadAverage();
-  const watchdog = setTimeout(() => {
-    log(`the whole benchmark took over ${WATCHDOG_MS / 60_000} min: giving up`);
-    killEverything();
-    process.exit(1);
-  }, WATCHDOG_MS);
+  const timer = watchdog(WATCHDOG_MS, killEverything);
   log(
     `${QUICK ? "quick" : "full"} run: flood ${N} × ${RUNS} runs, paced ${PACED.n} at ` +
       `${PACED.rate}/s × ${PACED.runs}, replay ${N} × ${REPLAY_RUNS}; agent in raw flood mode`,
@@ -589,7 +586,7 @@ async function main(): Promise<void> {
     replays.push(r);
     log(`replay of ${N} run ${i + 1}/${REPLAY_RUNS}: ${r.ms.toFixed(1)} ms, lossless`);
   }
-  clearTimeout(watchdog);
+  clearTimeout(timer);
   const elapsed = (performance.now() - t0) / 1000;
 
   // ---------------------------------------------------------------------------- report

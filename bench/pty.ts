@@ -76,6 +76,7 @@ import {
   table,
   type Watched,
   until,
+  watchdog,
   within,
 } from "./report.ts";
 
@@ -1109,11 +1110,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const rev = revision(WATCHED);
   const load = loadAverage();
-  const watchdog = setTimeout(() => {
-    log(`the whole benchmark took over ${WATCHDOG_MS / 60_000} min: giving up`);
-    killEverything();
-    process.exit(1);
-  }, WATCHDOG_MS);
+  const timer = watchdog(WATCHDOG_MS, killEverything);
   const part = (name: string) => !ONLY || ONLY === name;
 
   const dir = scratch("file");
@@ -1362,7 +1359,7 @@ async function main(): Promise<void> {
         `--version ${starts.version.map((x) => x.toFixed(0)).join(", ")} ms`,
     );
 
-  clearTimeout(watchdog);
+  clearTimeout(timer);
   const elapsed = (performance.now() - t0) / 1000;
   if (ONLY || process.env.BENCH_PTY_MB) {
     log("a diagnostic run (BENCH_PTY_ONLY or BENCH_PTY_MB set): no report");

@@ -207,3 +207,12 @@ export function median(xs: number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
+
+/** Gives the whole bench `ms`: past it, `kill` ends what it started and the process exits 1. */
+export function watchdog(ms: number, kill: () => void): ReturnType<typeof setTimeout> {
+  return setTimeout(() => {
+    log(`the whole benchmark took over ${ms / 60_000} min: giving up`);
+    kill();
+    process.exit(1);
+  }, ms);
+}
